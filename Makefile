@@ -1,0 +1,45 @@
+# cachelab — the two commands: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := /usr/lib/postgresql/15/bin:$(PATH)
+
+PORT ?= 8000
+SCALE ?= 1
+
+.PHONY: help deps build build-debug demo test bench stop clean format
+
+help:
+	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
+	@echo "make test   install, build with sanitizers, run every test (unit + integration)"
+	@echo "make bench  build release, start backends, print wrk figures and ratios"
+	@echo "make stop   stop the private PostgreSQL and Redis"
+	@echo "make clean  remove build output and the private backends' data"
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release
+
+build-debug: deps
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug
+
+demo: build
+	@bash scripts/demo.sh $(PORT) $(SCALE)
+
+test: build-debug
+	ctest --preset debug
+
+bench: build
+	@bash bench/bench.sh
+
+stop:
+	@bash scripts/backends.sh stop
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+
+clean: stop
+	rm -rf build .cachelab

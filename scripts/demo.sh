@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make demo: start the private backends (reusing running ones), seed if needed, serve in the foreground.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PORT=${1:-8000}
+SCALE=${2:-1}
+BIN=$ROOT/build/release/src/cachelab
+
+bash "$ROOT/scripts/backends.sh" start
+export DATABASE_URL=${DATABASE_URL:-postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
+"$BIN" seed --scale "$SCALE"
+
+cat <<MSG
+
+  cachelab is starting on http://127.0.0.1:$PORT
+    API index     http://127.0.0.1:$PORT/
+    a product     http://127.0.0.1:$PORT/products/1   (run it twice: MISS, then HIT)
+    cache stats   http://127.0.0.1:$PORT/cache/stats
+  Ctrl-C stops the server; 'make stop' stops PostgreSQL and Redis.
+
+MSG
+exec "$BIN" serve --port "$PORT"

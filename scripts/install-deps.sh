@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cachelab needs to build, run, test and benchmark. Idempotent: only what
+# is missing is installed (as root, or through sudo). The single list of packages for make, CI and the
+# container build.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libpq-dev libhiredis-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev
+  # private backends for the demo, the tests and the benchmarks
+  postgresql-15 postgresql-contrib redis-server redis-tools
+  # benchmarks
+  wrk
+)
+if [[ "${1:-}" == "--runtime-only" ]]; then
+  PACKAGES=(libpq5 libhiredis0.14 libspdlog1.10 libfmt9 libboost-json1.81.0 libboost-url1.81.0 ca-certificates)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Debian's postgresql and redis packages try to start system-wide services; cachelab never uses them.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

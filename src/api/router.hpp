@@ -1,0 +1,51 @@
+// api/router: the endpoint table (method + path pattern → handler) and dispatch.
+// Owns routing only: telling 404 (no such path) from 405 (path exists, method does not, with Allow), and
+// a malformed target from both (400). Never parses parameters or talks to the service.
+// `{name}` in a pattern matches one non-empty path segment and is handed to the handler by name.
+#pragma once
+
+#include "api/errors.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace cachelab::api {
+
+struct RequestContext {
+  const Request& request;
+  boost::urls::url_view url;
+  std::vector<std::pair<std::string, std::string>> path_params;
+
+  std::string_view path_param(std::string_view name) const;
+};
+
+using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+
+struct Route {
+  http::verb method;
+  std::string pattern;  // e.g. "/products/{id}"
+  std::string summary;  // one line for the index and the README
+  Handler handler;
+};
+
+class Router {
+ public:
+  void add(http::verb method, std::string pattern, std::string summary, Handler handler);
+  boost::asio::awaitable<Response> dispatch(const Request& request) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Splits "/a/b/c" into {"a","b","c"}; true when `pattern` matches `segments`, filling `params`.
+bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments,
+                   std::vector<std::pair<std::string, std::string>>* params);
+
+}  // namespace cachelab::api

@@ -1,0 +1,28 @@
+// cachelab: a Redis cache-aside service in front of PostgreSQL, and the tools around it.
+#include "app/commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+int main(int argc, char** argv) {
+  using namespace cachelab;
+  CLI::App app{"cachelab: see what a Redis cache does to a PostgreSQL-backed API"};
+  app.require_subcommand(1);
+
+  config::ServeConfig serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the API (and dashboard) over HTTP");
+  config::add_options(*serve_cmd, serve);
+
+  config::SeedConfig seed;
+  auto* seed_cmd = app.add_subcommand("seed", "Apply migrations and load the deterministic demo data set");
+  config::add_options(*seed_cmd, seed);
+
+  config::MigrateConfig migrate;
+  auto* migrate_cmd = app.add_subcommand("migrate", "Apply pending SQL migrations");
+  config::add_options(*migrate_cmd, migrate);
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return app::run_serve(serve);
+  if (seed_cmd->parsed()) return app::run_seed(seed);
+  if (migrate_cmd->parsed()) return app::run_migrate(migrate);
+  return 2;
+}

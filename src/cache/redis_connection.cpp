@@ -1,0 +1,311 @@
+#include "cache/redis_connection.hpp"
+
+#include "core/deadline.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <optional>
+
+namespace cachelab::cache {
+
+// One caller's batch: `expected` replies, delivered by the read loop in FIFO order.
+struct RedisConnection::Pending {
+  explicit Pending(asio::any_io_executor ex, std::size_t n) : timer(ex), expected(n) { replies.reserve(n); }
+  asio::steady_timer timer;  // doubles as the wake-up signal: cancelled when the replies are complete
+  std::size_t expected;
+  std::vector<RedisReply> replies;
+  std::optional<Error> error;
+  bool done = false;
+  bool abandoned = false;  // the caller timed out; drop the replies when they arrive
+};
+
+Result<RedisEndpoint> parse_redis_url(std::string_view url) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u || u->scheme() != "redis" || !u->has_authority() || u->encoded_host().empty()) {
+    return make_error(ErrorKind::invalid_argument, fmt::format("'{}' is not a redis://host:port[/db] URL", url));
+  }
+  RedisEndpoint e;
+  e.host = u->host();
+  if (!u->port().empty()) e.port = u->port();
+  if (u->has_password()) e.password = u->password();
+  auto path = u->path();
+  if (path.size() > 1) {
+    auto digits = std::string_view(path).substr(1);
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), e.db);
+    if (ec != std::errc{} || ptr != digits.data() + digits.size() || e.db < 0) {
+      return make_error(ErrorKind::invalid_argument, fmt::format("'{}': the database must be a number", url));
+    }
+  }
+  return e;
+}
+
+namespace {
+
+RedisReply convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING: out.type = RedisReply::Type::string; break;
+    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::status; break;
+    case REDIS_REPLY_ERROR: out.type = RedisReply::Type::error; break;
+    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::integer; break;
+    case REDIS_REPLY_ARRAY: out.type = RedisReply::Type::array; break;
+    default: out.type = RedisReply::Type::nil; break;
+  }
+  if (r->str != nullptr) out.str.assign(r->str, r->len);
+  out.integer = r->integer;
+  out.elements.reserve(r->elements);
+  for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<RedisConnection> RedisConnection::create(asio::any_io_executor ex, Options options) {
+  return std::shared_ptr<RedisConnection>(new RedisConnection(ex, std::move(options)));
+}
+
+RedisConnection::RedisConnection(asio::any_io_executor ex, Options options)
+    : ex_(ex), options_(std::move(options)), socket_(ex), wake_(ex), reader_(redisReaderCreate()) {}
+
+RedisConnection::~RedisConnection() { redisReaderFree(reader_); }
+
+void RedisConnection::start() {
+  asio::co_spawn(ex_, [self = shared_from_this()] { return self->maintain(); }, asio::detached);
+}
+
+void RedisConnection::stop() {
+  stopped_ = true;
+  drop_connection("stopping");
+  wake_.cancel();
+}
+
+bool RedisConnection::admit() {
+  if (open_until_ == Clock::time_point{}) return true;  // closed
+  if (Clock::now() < open_until_) return false;         // open
+  if (probing_) return false;                           // half-open: one probe at a time
+  probing_ = true;
+  return true;
+}
+
+void RedisConnection::record(bool ok) {
+  if (ok) {
+    failures_ = 0;
+    open_until_ = {};
+    probing_ = false;
+    return;
+  }
+  probing_ = false;
+  if (open_until_ != Clock::time_point{} || ++failures_ >= options_.breaker_threshold) {
+    if (open_until_ == Clock::time_point{}) spdlog::warn("event=redis_breaker_open failures={}", failures_);
+    open_until_ = Clock::now() + options_.breaker_open;
+    failures_ = 0;
+  }
+}
+
+asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(std::span<const RedisCommand> commands) {
+  if (!connected_ && connecting_ && !stopped_) {
+    // Right after start-up or a drop, a connect is usually a millisecond from done: wait for it rather than
+    // turning the first requests into needless misses.
+    auto waiter = std::make_shared<asio::steady_timer>(ex_, options_.timeout);
+    connect_waiters_.push_back(waiter);
+    boost::system::error_code ec;
+    co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!connected_ || stopped_) co_return make_error(ErrorKind::unavailable, "Redis is not connected");
+  if (pending_.size() >= options_.max_pending) co_return make_error(ErrorKind::unavailable, "Redis backlog full");
+  if (!admit()) co_return make_error(ErrorKind::unavailable, "Redis circuit breaker is open");
+
+  for (const auto& cmd : commands) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> argl;
+    argv.reserve(cmd.size());
+    argl.reserve(cmd.size());
+    for (auto a : cmd) {
+      argv.push_back(a.data());
+      argl.push_back(a.size());
+    }
+    char* out = nullptr;
+    int n = redisFormatCommandArgv(&out, static_cast<int>(argv.size()), argv.data(), argl.data());
+    if (n < 0) co_return make_error(ErrorKind::internal, "could not format a Redis command");
+    write_buf_.append(out, static_cast<std::size_t>(n));
+    redisFreeCommand(out);
+  }
+  auto p = std::make_shared<Pending>(ex_, commands.size());
+  pending_.push_back(p);
+  if (!writing_) {
+    writing_ = true;
+    asio::co_spawn(ex_, [self = shared_from_this(), g = generation_] { return self->write_loop(g); },
+                   asio::detached);
+  }
+
+  p->timer.expires_after(options_.timeout);
+  if (!p->done) {
+    boost::system::error_code ec;
+    co_await p->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!p->done) {
+    p->abandoned = true;
+    record(false);
+    co_return make_error(ErrorKind::timeout, fmt::format("Redis did not answer within {} ms",
+                                                         options_.timeout.count()));
+  }
+  record(!p->error.has_value());
+  if (p->error) co_return *p->error;
+  co_return std::move(p->replies);
+}
+
+asio::awaitable<void> RedisConnection::write_loop(std::uint64_t generation) {
+  auto self = shared_from_this();
+  std::string out;
+  while (generation == generation_ && connected_ && !write_buf_.empty()) {
+    out.swap(write_buf_);
+    boost::system::error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+    out.clear();
+    if (ec) {
+      if (generation == generation_) drop_connection("write failed: " + ec.message());
+      break;
+    }
+  }
+  if (generation == generation_) writing_ = false;
+}
+
+asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
+  auto self = shared_from_this();
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    boost::system::error_code ec;
+    std::size_t n =
+        co_await socket_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    if (generation != generation_) co_return;
+    if (ec) {
+      drop_connection("read failed: " + ec.message());
+      co_return;
+    }
+    if (redisReaderFeed(reader_, buf.data(), n) != REDIS_OK) {
+      drop_connection("RESP reader error");
+      co_return;
+    }
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+        drop_connection("RESP protocol error");
+        co_return;
+      }
+      if (raw == nullptr) break;
+      RedisReply reply = convert(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (pending_.empty()) {
+        drop_connection("reply with no caller waiting");
+        co_return;
+      }
+      auto& p = pending_.front();
+      p->replies.push_back(std::move(reply));
+      if (p->replies.size() == p->expected) {
+        p->done = true;
+        if (!p->abandoned) p->timer.cancel();
+        pending_.pop_front();
+      }
+    }
+  }
+}
+
+void RedisConnection::drop_connection(const std::string& why) {
+  if (connected_) spdlog::warn("event=redis_disconnected reason=\"{}\"", why);
+  ++generation_;
+  connected_ = false;
+  writing_ = false;
+  write_buf_.clear();
+  boost::system::error_code ec;
+  socket_.close(ec);
+  redisReaderFree(reader_);
+  reader_ = redisReaderCreate();
+  for (auto& p : pending_) {
+    p->error = make_error(ErrorKind::unavailable, "Redis connection lost: " + why);
+    p->done = true;
+    if (!p->abandoned) p->timer.cancel();
+  }
+  pending_.clear();
+  wake_.cancel();
+}
+
+asio::awaitable<bool> RedisConnection::connect_once() {
+  const auto& e = options_.endpoint;
+  asio::ip::tcp::resolver resolver(ex_);
+  asio::ip::tcp::socket sock(ex_);
+  Deadline timeout(ex_, Clock::now() + std::chrono::seconds(2), [&resolver, &sock] {
+    resolver.cancel();
+    boost::system::error_code ignored;
+    sock.close(ignored);
+  });
+  boost::system::error_code ec;
+  auto endpoints = co_await resolver.async_resolve(e.host, e.port, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  co_await asio::async_connect(sock, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  timeout.disarm();
+  if (ec) co_return false;
+  sock.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_ = std::move(sock);
+  ++generation_;
+  connected_ = true;
+  asio::co_spawn(ex_, [self = shared_from_this(), g = generation_] { return self->read_loop(g); }, asio::detached);
+
+  // AUTH and SELECT go first on the new connection; a failure here means the URL is wrong.
+  std::vector<RedisCommand> hello;
+  if (!e.password.empty()) hello.push_back({"AUTH", e.password});
+  std::string db = std::to_string(e.db);
+  if (e.db != 0) hello.push_back({"SELECT", db});
+  if (!hello.empty()) {
+    auto r = co_await exec(hello);
+    bool ok = r.has_value();
+    if (ok) {
+      for (const auto& reply : *r) ok = ok && reply.type != RedisReply::Type::error;
+    }
+    if (!ok) {
+      spdlog::error("event=redis_handshake_failed host={} port={}", e.host, e.port);
+      drop_connection("AUTH/SELECT failed");
+      co_return false;
+    }
+  }
+  spdlog::info("event=redis_connected host={} port={}", e.host, e.port);
+  co_return true;
+}
+
+asio::awaitable<void> RedisConnection::maintain() {
+  auto self = shared_from_this();
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stopped_) {
+    if (!connected_) {
+      connecting_ = true;
+      const bool up = co_await connect_once();
+      connecting_ = false;
+      for (auto& waiter : connect_waiters_) waiter->cancel();
+      connect_waiters_.clear();
+      if (!up) {
+        if (stopped_) break;
+        wake_.expires_after(backoff);
+        boost::system::error_code ec;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(100);
+    }
+    // Sleep until drop_connection() or stop() cancels the timer.
+    wake_.expires_at(Clock::time_point::max());
+    boost::system::error_code ec;
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+}  // namespace cachelab::cache

@@ -1,0 +1,108 @@
+// cache/redis_connection: one pipelined Redis connection on an Asio executor, speaking RESP through
+// hiredis's reply reader. Owns the socket, the hiredis reader, the write buffer and the FIFO of callers
+// waiting for replies; commands issued in the same turn of the event loop leave in one write.
+// Never blocks and never waits past its command timeout: a caller whose reply is late gets `timeout` and
+// the reply is discarded when it comes. Never retries a command.
+// How it fails: while disconnected, or while its circuit breaker is open after repeated failures, every call
+// fails at once with `unavailable` (so a dead Redis adds no latency); a background loop reconnects with
+// backoff, and a single probe call closes the breaker again.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct redisReader;
+
+namespace cachelab::cache {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct RedisReply {
+  enum class Type { string, array, integer, nil, status, error };
+  Type type = Type::nil;
+  std::string str;  // string, status or error text
+  long long integer = 0;
+  std::vector<RedisReply> elements;
+};
+
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";
+  std::string port = "6379";
+  std::string password;
+  int db = 0;
+};
+
+// redis://[:password@]host[:port][/db]
+Result<RedisEndpoint> parse_redis_url(std::string_view url);
+
+using RedisCommand = std::vector<std::string_view>;
+
+class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
+ public:
+  struct Options {
+    RedisEndpoint endpoint;
+    std::chrono::milliseconds timeout{250};
+    int breaker_threshold = 3;                    // consecutive failures that open the breaker
+    std::chrono::milliseconds breaker_open{1000};  // how long it stays open before one probe
+    std::size_t max_pending = 50000;               // callers waiting at once; past it, fail fast
+  };
+
+  static std::shared_ptr<RedisConnection> create(asio::any_io_executor ex, Options options);
+  ~RedisConnection();
+
+  // Starts the connect/reconnect loop. Call once, from the executor's thread.
+  void start();
+  // Closes the socket and ends the loop; pending callers get `unavailable`.
+  void stop();
+
+  // Sends the commands in one write and returns their replies in order. A Redis error reply (e.g. WRONGTYPE)
+  // is a reply, not a failure; failures are connection loss, timeout and an open breaker.
+  asio::awaitable<Result<std::vector<RedisReply>>> exec(std::span<const RedisCommand> commands);
+
+  bool connected() const { return connected_; }
+
+ private:
+  struct Pending;
+  RedisConnection(asio::any_io_executor ex, Options options);
+  asio::awaitable<void> maintain();
+  asio::awaitable<bool> connect_once();
+  asio::awaitable<void> read_loop(std::uint64_t generation);
+  asio::awaitable<void> write_loop(std::uint64_t generation);
+  void drop_connection(const std::string& why);
+  bool admit();  // breaker check before a call
+  void record(bool ok);
+
+  asio::any_io_executor ex_;
+  Options options_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer wake_;  // the maintain loop sleeps on it until the connection drops
+  redisReader* reader_ = nullptr;
+  std::string write_buf_;
+  std::deque<std::shared_ptr<Pending>> pending_;
+  std::uint64_t generation_ = 0;
+  bool connected_ = false;
+  bool connecting_ = false;  // a connect attempt is under way: callers wait for it (up to their timeout)
+  std::vector<std::shared_ptr<asio::steady_timer>> connect_waiters_;
+  bool writing_ = false;
+  bool stopped_ = false;
+  // Circuit breaker.
+  int failures_ = 0;
+  Clock::time_point open_until_{};
+  bool probing_ = false;
+};
+
+}  // namespace cachelab::cache

@@ -1,0 +1,97 @@
+#include "config/config.hpp"
+
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace cachelab::config {
+namespace {
+
+void add_common(CLI::App& app, std::string& database_url, std::string& log_level) {
+  app.add_option("--database-url", database_url, "PostgreSQL connection URL")
+      ->envname("DATABASE_URL")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
+      ->envname("LOG_LEVEL")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void add_options(CLI::App& app, ServeConfig& c) {
+  add_common(app, c.database_url, c.log_level);
+  app.add_option("--host", c.host, "Address to listen on")->envname("HOST")->capture_default_str();
+  app.add_option("--port", c.port, "TCP port to listen on (0 picks a free one)")
+      ->envname("PORT")
+      ->capture_default_str();
+  app.add_option("--threads", c.threads, "I/O threads (0 = one per core)")
+      ->envname("THREADS")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--redis-url", c.redis_url, "Redis URL: redis://[:password@]host:port[/db]")
+      ->envname("REDIS_URL")
+      ->capture_default_str();
+  app.add_option("--cache-ttl-seconds", c.cache_ttl_seconds, "TTL of cached answers, seconds")
+      ->envname("CACHE_TTL_SECONDS")
+      ->check(CLI::Range(1, 86400 * 30))
+      ->capture_default_str();
+  app.add_option("--db-pool-size", c.db_pool_size, "PostgreSQL connections per process")
+      ->envname("DB_POOL_SIZE")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--db-timeout-ms", c.db_timeout_ms, "Deadline of one database query, ms")
+      ->envname("DB_TIMEOUT_MS")
+      ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  app.add_option("--redis-timeout-ms", c.redis_timeout_ms, "Deadline of one Redis round trip, ms")
+      ->envname("REDIS_TIMEOUT_MS")
+      ->check(CLI::Range(1, 60000))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
+      ->envname("MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{16} << 20))
+      ->capture_default_str();
+  app.add_option("--max-header-bytes", c.max_header_bytes, "Largest request head accepted (431 above)")
+      ->envname("MAX_HEADER_BYTES")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--shutdown-grace-seconds", c.shutdown_grace_seconds,
+                 "On SIGTERM/SIGINT, how long in-flight requests may take to finish")
+      ->envname("SHUTDOWN_GRACE_SECONDS")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  app.add_option("--migrate", c.migrate, "Apply pending SQL migrations at start-up (true|false)")
+      ->envname("MIGRATE")
+      ->capture_default_str();
+  app.add_flag("--access-log", c.access_log, "Log one line per request")->envname("ACCESS_LOG");
+}
+
+void add_options(CLI::App& app, SeedConfig& c) {
+  add_common(app, c.database_url, c.log_level);
+  app.add_option("--scale", c.scale, "Multiply products and reviews (1 = 500 products, 5,000 reviews)")
+      ->envname("SEED_SCALE")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_flag("--force", c.force, "Reload even when the data set is already there");
+}
+
+void add_options(CLI::App& app, MigrateConfig& c) { add_common(app, c.database_url, c.log_level); }
+
+std::string validate(const ServeConfig& c) {
+  auto redis = boost::urls::parse_uri(c.redis_url);
+  if (!redis || (redis->scheme() != "redis")) {
+    return fmt::format("--redis-url / REDIS_URL: '{}' is not a redis://host:port[/db] URL", c.redis_url);
+  }
+  if (c.database_url.empty()) return "--database-url / DATABASE_URL must not be empty";
+  if (c.host.empty()) return "--host / HOST must not be empty";
+  return {};
+}
+
+int io_threads(const ServeConfig& c) {
+  if (c.threads > 0) return c.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace cachelab::config

@@ -1,0 +1,57 @@
+// config: one typed configuration for each subcommand, read from flags with environment fallbacks.
+// Owns defaults, flag and variable names, and validation. Never opens a connection; validation is pure.
+// A bad value fails start-up with a message naming the flag and the variable, before anything listens.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace cachelab::config {
+
+inline constexpr const char* default_database_url = "postgresql://cachelab@127.0.0.1:54320/cachelab";
+inline constexpr const char* default_redis_url = "redis://127.0.0.1:63790/0";
+
+struct ServeConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  int threads = 0;  // 0: one per core
+  std::string database_url = default_database_url;
+  std::string redis_url = default_redis_url;
+  int cache_ttl_seconds = 60;
+  int db_pool_size = 4;        // connections per process, shared out across I/O threads
+  int db_timeout_ms = 5000;    // deadline for one database query, including the wait for a pooled connection
+  int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  int shutdown_grace_seconds = 10;
+  bool migrate = true;  // apply pending SQL migrations at start-up
+  std::string log_level = "info";
+  bool access_log = false;
+};
+
+struct SeedConfig {
+  std::string database_url = default_database_url;
+  int scale = 1;
+  bool force = false;
+  std::string log_level = "info";
+};
+
+struct MigrateConfig {
+  std::string database_url = default_database_url;
+  std::string log_level = "info";
+};
+
+// Registers the subcommand's flags, each with its environment variable, on `app`.
+void add_options(CLI::App& app, ServeConfig& c);
+void add_options(CLI::App& app, SeedConfig& c);
+void add_options(CLI::App& app, MigrateConfig& c);
+
+// Returns an empty string when the configuration is usable, else what is wrong.
+std::string validate(const ServeConfig& c);
+
+// The effective number of I/O threads (threads == 0 means one per core).
+int io_threads(const ServeConfig& c);
+
+}  // namespace cachelab::config

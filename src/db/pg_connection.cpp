@@ -1,0 +1,173 @@
+#include "db/pg_connection.hpp"
+
+#include "core/deadline.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+namespace cachelab::db {
+
+PgResult::PgResult(pg_result* r) : res_(r, PQclear) {}
+int PgResult::rows() const { return PQntuples(res_.get()); }
+int PgResult::columns() const { return PQnfields(res_.get()); }
+std::string_view PgResult::get(int row, int col) const {
+  return {PQgetvalue(res_.get(), row, col), static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
+}
+bool PgResult::is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
+
+PgConnection::PgConnection(asio::any_io_executor ex) : ex_(ex), socket_(ex) {}
+
+PgConnection::~PgConnection() { close(); }
+
+void PgConnection::close() {
+  // libpq owns the file descriptor: release it from Asio before PQfinish closes it.
+  if (socket_.is_open()) {
+    boost::system::error_code ec;
+    socket_.cancel(ec);
+    socket_.release();
+  }
+  if (conn_ != nullptr) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+}
+
+Error PgConnection::fail(ErrorKind kind, std::string what) {
+  broken_ = true;
+  std::string detail = conn_ != nullptr ? PQerrorMessage(conn_) : "";
+  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  return make_error(kind, detail.empty() ? what : fmt::format("{}: {}", what, detail));
+}
+
+void PgConnection::watch_socket() {
+  int fd = PQsocket(conn_);
+  if (socket_.is_open() && socket_.native_handle() == fd) return;
+  if (socket_.is_open()) socket_.release();
+  if (fd >= 0) socket_.assign(fd);
+}
+
+asio::awaitable<bool> PgConnection::wait_socket(Wait w, Clock::time_point deadline) {
+  auto type = w == Wait::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
+  Deadline timeout(ex_, deadline, [this] {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  });
+  boost::system::error_code ec;
+  co_await socket_.async_wait(type, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && !timeout.expired();
+}
+
+asio::awaitable<Result<void>> PgConnection::connect(const std::string& conninfo, int statement_timeout_ms,
+                                                    std::span<const Statement> statements,
+                                                    Clock::time_point deadline) {
+  std::string options = fmt::format("-c statement_timeout={}", statement_timeout_ms);
+  const char* keys[] = {"dbname", "application_name", "options", nullptr};
+  const char* values[] = {conninfo.c_str(), "cachelab", options.c_str(), nullptr};
+  conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  if (conn_ == nullptr) co_return fail(ErrorKind::unavailable, "out of memory starting a PostgreSQL connection");
+  if (PQstatus(conn_) == CONNECTION_BAD) co_return fail(ErrorKind::unavailable, "PostgreSQL connection failed");
+
+  // PQconnectPoll's state machine: each step says whether it needs the socket readable or writable.
+  PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+  while (poll != PGRES_POLLING_OK) {
+    if (poll == PGRES_POLLING_FAILED) co_return fail(ErrorKind::unavailable, "PostgreSQL connection failed");
+    watch_socket();
+    const bool ready = co_await wait_socket(poll == PGRES_POLLING_READING ? Wait::read : Wait::write, deadline);
+    if (!ready) co_return fail(ErrorKind::timeout, "PostgreSQL connection timed out");
+    poll = PQconnectPoll(conn_);
+  }
+  watch_socket();
+  if (PQsetnonblocking(conn_, 1) != 0 || PQenterPipelineMode(conn_) != 1) {
+    co_return fail(ErrorKind::internal, "could not enter libpq pipeline mode");
+  }
+  for (const auto& s : statements) {
+    if (PQsendPrepare(conn_, s.name, s.sql, 0, nullptr) != 1) co_return fail(ErrorKind::internal, "prepare failed");
+  }
+  if (PQpipelineSync(conn_) != 1) co_return fail(ErrorKind::internal, "pipeline sync failed");
+  auto flushed = co_await flush(deadline);
+  if (!flushed) co_return flushed.error();
+  auto prepared = co_await read_pipeline(statements.size(), deadline);
+  if (!prepared) co_return prepared.error();
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> PgConnection::flush(Clock::time_point deadline) {
+  for (;;) {
+    int r = PQflush(conn_);
+    if (r == 0) co_return Result<void>{};
+    if (r < 0) co_return fail(ErrorKind::unavailable, "sending to PostgreSQL failed");
+    const bool ready = co_await wait_socket(Wait::write, deadline);
+    if (!ready) co_return fail(ErrorKind::timeout, "PostgreSQL write timed out");
+  }
+}
+
+asio::awaitable<Result<pg_result*>> PgConnection::next_result(Clock::time_point deadline) {
+  while (PQisBusy(conn_) != 0) {
+    const bool ready = co_await wait_socket(Wait::read, deadline);
+    if (!ready) co_return fail(ErrorKind::timeout, "PostgreSQL query timed out");
+    if (PQconsumeInput(conn_) == 0) co_return fail(ErrorKind::unavailable, "PostgreSQL connection lost");
+  }
+  co_return PQgetResult(conn_);
+}
+
+asio::awaitable<Result<std::vector<PgResult>>> PgConnection::read_pipeline(std::size_t n,
+                                                                            Clock::time_point deadline) {
+  // Each query yields its result then a null; the batch ends with PGRES_PIPELINE_SYNC.
+  std::vector<PgResult> results;
+  results.reserve(n);
+  std::string first_error;
+  bool aborted = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto r = co_await next_result(deadline);
+    if (!r) co_return r.error();
+    if (*r == nullptr) co_return fail(ErrorKind::internal, "PostgreSQL pipeline ended early");
+    PgResult result(*r);
+    auto status = PQresultStatus(*r);
+    if (status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED) {
+      if (first_error.empty() && status == PGRES_FATAL_ERROR) first_error = PQresultErrorMessage(*r);
+      aborted = true;
+    }
+    results.push_back(std::move(result));
+    auto end = co_await next_result(deadline);
+    if (!end) co_return end.error();
+    if (*end != nullptr) {
+      PQclear(*end);
+      co_return fail(ErrorKind::internal, "PostgreSQL returned more results than expected");
+    }
+  }
+  auto sync = co_await next_result(deadline);
+  if (!sync) co_return sync.error();
+  if (*sync == nullptr || PQresultStatus(*sync) != PGRES_PIPELINE_SYNC) {
+    if (*sync != nullptr) PQclear(*sync);
+    co_return fail(ErrorKind::internal, "PostgreSQL pipeline out of step");
+  }
+  PQclear(*sync);
+  if (aborted) {
+    while (!first_error.empty() && first_error.back() == '\n') first_error.pop_back();
+    // The connection itself is fine after a failed statement; only the caller's batch failed.
+    co_return make_error(ErrorKind::internal, first_error.empty() ? "query failed" : first_error);
+  }
+  co_return results;
+}
+
+asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const Query> queries,
+                                                                  Clock::time_point deadline) {
+  if (!healthy()) co_return make_error(ErrorKind::unavailable, "PostgreSQL connection is not open");
+  for (const auto& q : queries) {
+    std::vector<const char*> values;
+    values.reserve(q.params.size());
+    for (const auto& p : q.params) values.push_back(p.c_str());
+    if (PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                            0) != 1) {
+      co_return fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) co_return fail(ErrorKind::unavailable, "pipeline sync failed");
+  auto flushed = co_await flush(deadline);
+  if (!flushed) co_return flushed.error();
+  co_return co_await read_pipeline(queries.size(), deadline);
+}
+
+}  // namespace cachelab::db

@@ -1,0 +1,69 @@
+// http/server: generic HTTP/1.1 transport on Boost.Beast and Asio coroutines. Knows nothing of the API.
+// Owns the listening socket, one coroutine per connection (read → handle → write, keep-alive), the limits
+// on header and body size, read/write timeouts, and draining on shutdown.
+// Never blocks, never lets a malformed or oversized request reach the handler: those get 400/413/431
+// from `on_error` and the connection closes. A handler exception becomes a 500 without details.
+// Threading: one io_context per I/O thread; one acceptor hands each connection to the next thread in turn,
+// and the connection's whole life (and the handler for that thread) stays on that thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachelab::http {
+
+namespace asio = boost::asio;
+namespace beast_http = boost::beast::http;
+using Request = beast_http::request<beast_http::string_body>;
+using Response = beast_http::response<beast_http::string_body>;
+using Handler = std::function<asio::awaitable<Response>(Request&)>;
+using ErrorResponder = std::function<Response(beast_http::status, std::string_view code, std::string_view message)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::seconds idle_timeout{30};   // keep-alive connection with no request
+  std::chrono::seconds read_timeout{15};   // one request's head and body, once it has begun
+  std::chrono::seconds write_timeout{15};
+  bool access_log = false;
+  ErrorResponder on_error;  // renders transport-level errors (400, 413, 431, 500)
+};
+
+class Server {
+ public:
+  // One handler per io_context, same order.
+  Server(std::vector<asio::io_context*> contexts, std::vector<Handler> handlers, ServerOptions options);
+  ~Server();
+
+  // Binds and listens; returns the bound port (useful with port 0). Throws on failure to bind.
+  std::uint16_t listen();
+  // Starts accepting on the first context.
+  void start();
+  // Stops accepting and closes idle keep-alive connections; requests in flight finish, then close.
+  void drain();
+  // Destroys the listening socket; call after the event loops have stopped, before the contexts go.
+  void close();
+  // Connections still open.
+  std::size_t open_connections() const;
+
+  struct State;  // shared with the connection coroutines
+
+ private:
+  asio::awaitable<void> accept_loop();
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace cachelab::http

@@ -1,0 +1,34 @@
+// model/product: the Product as the API shows it, one definition for rows, cache values and responses.
+// Owns the field list and its JSON form. Never talks to a database or a cache.
+// price is kept as PostgreSQL's numeric text ("19.99") so no value is ever rounded through a double.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cachelab::model {
+
+struct Product {
+  std::int64_t id = 0;
+  std::string name;
+  std::string description;
+  std::string price;     // numeric(10,2) as text, a valid JSON number literal
+  std::string category;  // the category's name
+  std::string created_at;  // ISO 8601, UTC
+  std::string updated_at;  // ISO 8601, UTC
+};
+
+struct ProductPage {
+  std::vector<Product> items;
+  std::int64_t total = 0;
+  int limit = 0;
+  std::int64_t offset = 0;
+};
+
+// {"id":..,"name":..,...} — the cached value and the body's data part.
+std::string to_json(const Product& p);
+// {"items":[...],"total":..,"limit":..,"offset":..}
+std::string to_json(const ProductPage& page);
+
+}  // namespace cachelab::model

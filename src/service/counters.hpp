@@ -1,0 +1,32 @@
+// service/counters: the app's own cache statistics, shared by every I/O thread (relaxed atomics).
+// Owns hits, misses, database queries and Redis errors as this process saw them. Never touches Redis:
+// these are the numbers to trust, because Redis's keyspace counters also count our own bookkeeping.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace cachelab::service {
+
+struct CounterSnapshot {
+  std::int64_t hits = 0;
+  std::int64_t misses = 0;
+  std::int64_t db_queries = 0;
+  std::int64_t redis_errors = 0;
+  double hit_rate() const;  // hits / (hits + misses), 0 when there were none
+};
+
+class Counters {
+ public:
+  void hit() { hits_.fetch_add(1, std::memory_order_relaxed); }
+  void miss() { misses_.fetch_add(1, std::memory_order_relaxed); }
+  void db_query() { db_queries_.fetch_add(1, std::memory_order_relaxed); }
+  void redis_error() { redis_errors_.fetch_add(1, std::memory_order_relaxed); }
+  CounterSnapshot snapshot() const;
+  void reset();
+
+ private:
+  std::atomic<std::int64_t> hits_{0}, misses_{0}, db_queries_{0}, redis_errors_{0};
+};
+
+}  // namespace cachelab::service

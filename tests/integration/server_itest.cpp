@@ -1,0 +1,268 @@
+// End-to-end tests of `cachelab serve` against the private PostgreSQL and Redis: the real binary, spoken
+// to over HTTP, with Redis and PostgreSQL checked directly to prove what the server did behind its answers.
+#include "support/harness.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace cachelab::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Idempotent: loads the data set once for the whole suite.
+    const std::string seed = env("CACHELAB_BIN") + " seed --log-level warn --database-url " + database_url();
+    ASSERT_EQ(std::system(seed.c_str()), 0);
+  }
+  void SetUp() override {
+    ASSERT_EQ(backends("start", "all"), 0);
+    redis({"FLUSHALL"});  // the test Redis is ours alone; the server itself never flushes
+    unclean_before_ = unclean_server_exits();
+  }
+  void TearDown() override {
+    EXPECT_EQ(unclean_server_exits(), unclean_before_) << "a server exited non-zero: sanitizer report or crash";
+  }
+  int unclean_before_ = 0;
+};
+
+// The product's data without the per-response fields, for comparing a miss with a hit.
+json::object data_of(const HttpResponse& r) {
+  auto o = r.json().as_object();
+  o.erase("source");
+  o.erase("fetch_time_ms");
+  o.erase("ttl_remaining_s");
+  o.erase("cache");
+  return o;
+}
+
+TEST_F(ServerTest, MissThenHitReturnIdenticalDataMatchingTheDatabase) {
+  ServerProcess server;
+  auto miss = http(server.port(), "GET", "/products/7");
+  ASSERT_EQ(miss.status, 200) << miss.body;
+  EXPECT_EQ(miss.header("x-cache"), "MISS");
+  EXPECT_EQ(miss.header("cache-status"), "cachelab; fwd=miss; stored");
+  EXPECT_NE(miss.header("server-timing").find("db;dur="), std::string::npos);
+  EXPECT_EQ(miss.json().at("source"), "database");
+  EXPECT_TRUE(miss.json().at("fetch_time_ms").is_double());
+
+  auto hit = http(server.port(), "GET", "/products/7");
+  ASSERT_EQ(hit.status, 200);
+  EXPECT_EQ(hit.header("x-cache"), "HIT");
+  EXPECT_EQ(hit.header("cache-status").rfind("cachelab; hit; ttl=", 0), 0u) << hit.header("cache-status");
+  EXPECT_EQ(hit.json().at("source"), "cache");
+  EXPECT_EQ(data_of(miss), data_of(hit));
+
+  // Independently of the server: the same row straight from PostgreSQL.
+  auto row = sql(
+      "SELECT p.name, p.description, p.price::text, c.name FROM products p JOIN categories c "
+      "ON c.id = p.category_id WHERE p.id = 7");
+  ASSERT_EQ(row.size(), 1u);
+  auto d = data_of(hit);
+  EXPECT_EQ(d.at("id"), 7);
+  EXPECT_EQ(d.at("name"), row[0][0].c_str());
+  EXPECT_EQ(d.at("description"), row[0][1].c_str());
+  EXPECT_DOUBLE_EQ(d.at("price").to_number<double>(), std::stod(row[0][2]));
+  EXPECT_EQ(d.at("category"), row[0][3].c_str());
+  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:7"}), "1");
+}
+
+TEST_F(ServerTest, EntriesExpireAfterTheTtl) {
+  ServerProcess server({"--cache-ttl-seconds", "1"});
+  EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "MISS");
+  EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "HIT");
+  auto pttl = std::stoll(redis({"PTTL", "cachelab:v1:product:3"}).value());
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, 1000);
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "MISS");
+}
+
+TEST_F(ServerTest, BypassReadsTheDatabaseAndLeavesNoKey) {
+  ServerProcess server;
+  auto r = http(server.port(), "GET", "/products/11?cache=bypass");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.json().at("source"), "database");
+  EXPECT_EQ(r.header("x-cache"), "BYPASS");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:11"}), "0");
+  // A bypass after the key exists still goes to the database and does not touch the key's TTL.
+  http(server.port(), "GET", "/products/11");
+  EXPECT_EQ(http(server.port(), "GET", "/products/11?cache=bypass").json().at("source"), "database");
+}
+
+TEST_F(ServerTest, ClearDeletesOnlyOurNamespaceAndResetsCounters) {
+  ServerProcess server;
+  redis({"SET", "someone-else:key", "keep me"});
+  http(server.port(), "GET", "/products/1");
+  http(server.port(), "GET", "/products/2");
+  http(server.port(), "GET", "/products?limit=5");
+  auto cleared = http(server.port(), "DELETE", "/cache/clear");
+  ASSERT_EQ(cleared.status, 200);
+  EXPECT_EQ(cleared.json().at("cleared_keys"), 3);
+  EXPECT_EQ(redis({"GET", "someone-else:key"}), "keep me");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:1"}), "0");
+  auto stats = http(server.port(), "GET", "/cache/stats").json();
+  EXPECT_EQ(stats.at("app").at("hits"), 0);
+  EXPECT_EQ(stats.at("app").at("misses"), 0);
+  EXPECT_EQ(stats.at("cache_stats").at("keys"), 0);
+}
+
+TEST_F(ServerTest, CountersAddUp) {
+  ServerProcess server;
+  for (int id : {1, 2, 3}) http(server.port(), "GET", "/products/" + std::to_string(id));
+  for (int i = 0; i < 5; ++i) http(server.port(), "GET", "/products/2");
+  http(server.port(), "GET", "/products/4?cache=bypass");
+  auto stats = http(server.port(), "GET", "/cache/stats");
+  ASSERT_EQ(stats.status, 200);
+  auto s = stats.json();
+  EXPECT_EQ(s.at("app").at("hits"), 5);
+  EXPECT_EQ(s.at("app").at("misses"), 3);
+  EXPECT_EQ(s.at("app").at("db_queries"), 4);  // three misses and one bypass
+  EXPECT_EQ(s.at("app").at("redis_errors"), 0);
+  EXPECT_DOUBLE_EQ(s.at("app").at("hit_rate").as_double(), 0.625);
+  const auto& c = s.at("cache_stats");
+  EXPECT_EQ(c.at("keys"), 3);
+  EXPECT_EQ(c.at("maxmemory"), 64 * 1024 * 1024);
+  EXPECT_EQ(c.at("maxmemory_policy"), "allkeys-lru");
+  for (const char* field : {"keyspace_hits", "keyspace_misses", "hit_rate", "used_memory", "used_memory_human",
+                            "evicted_keys", "expired_keys", "connected_clients", "total_commands_processed"}) {
+    EXPECT_TRUE(c.as_object().contains(field)) << field;
+  }
+}
+
+TEST_F(ServerTest, ListsAPageWithTheTotal) {
+  ServerProcess server;
+  auto r = http(server.port(), "GET", "/products?limit=3&offset=5");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.json();
+  const auto& items = j.at("items").as_array();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].at("id"), 6);
+  EXPECT_EQ(items[2].at("id"), 8);
+  EXPECT_EQ(j.at("total"), std::stoll(sql("SELECT count(*) FROM products")[0][0]));
+  EXPECT_EQ(j.at("limit"), 3);
+  EXPECT_EQ(j.at("offset"), 5);
+  EXPECT_EQ(http(server.port(), "GET", "/products").json().at("items").as_array().size(), 10u);
+  auto again = http(server.port(), "GET", "/products?limit=3&offset=5");
+  EXPECT_EQ(again.header("x-cache"), "HIT");
+  EXPECT_EQ(data_of(again), data_of(r));
+}
+
+struct BadCase {
+  const char* method;
+  const char* target;
+  int status;
+  const char* code;
+};
+
+TEST_F(ServerTest, BadInputGetsAClearJsonError) {
+  ServerProcess server;
+  const BadCase cases[] = {
+      {"GET", "/products/abc", 400, "invalid_id"},
+      {"GET", "/products/-1", 400, "invalid_id"},
+      {"GET", "/products/0", 400, "invalid_id"},
+      {"GET", "/products/1.5", 400, "invalid_id"},
+      {"GET", "/products/99999999999999999999", 400, "invalid_id"},
+      {"GET", "/products/99999", 404, "not_found"},
+      {"GET", "/products?limit=0", 400, "invalid_limit"},
+      {"GET", "/products?limit=1000", 400, "invalid_limit"},
+      {"GET", "/products?limit=abc", 400, "invalid_limit"},
+      {"GET", "/products?offset=-1", 400, "invalid_offset"},
+      {"GET", "/products/1?cache=maybe", 400, "invalid_cache"},
+      {"GET", "/nope", 404, "not_found"},
+      {"GET", "/products/1/extra", 404, "not_found"},
+      {"POST", "/products/1", 405, "method_not_allowed"},
+      {"GET", "/cache/clear", 405, "method_not_allowed"},
+      {"GET", "/products/%zz", 400, "invalid_target"},
+  };
+  for (const auto& c : cases) {
+    auto r = http(server.port(), c.method, c.target);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << ": " << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/json") << c.target;
+    auto j = r.json();
+    EXPECT_EQ(j.at("error").at("code"), c.code) << c.target;
+    EXPECT_FALSE(j.at("error").at("message").as_string().empty()) << c.target;
+  }
+  EXPECT_EQ(http(server.port(), "POST", "/products/1").header("allow"), "GET");
+  EXPECT_EQ(http(server.port(), "GET", "/cache/clear").header("allow"), "DELETE");
+
+  auto big_head = http(server.port(), "GET", "/health", "", {{"X-Filler", std::string(10000, 'a')}});
+  EXPECT_EQ(big_head.status, 431);
+  EXPECT_EQ(big_head.json().at("error").at("code"), "header_too_large");
+  auto big_body = http(server.port(), "DELETE", "/cache/clear", std::string(70000, 'x'));
+  EXPECT_EQ(big_body.status, 413);
+  EXPECT_EQ(big_body.json().at("error").at("code"), "body_too_large");
+  // After all that the server still answers.
+  EXPECT_EQ(http(server.port(), "GET", "/health").status, 200);
+}
+
+TEST_F(ServerTest, RedisDownServesFromTheDatabaseAndRecovers) {
+  ServerProcess server({"--redis-timeout-ms", "100"});
+  ASSERT_EQ(http(server.port(), "GET", "/products/5").header("x-cache"), "MISS");
+  ASSERT_EQ(backends("stop", "redis"), 0);
+  for (int i = 0; i < 5; ++i) {
+    auto r = http(server.port(), "GET", "/products/5");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json().at("source"), "database");
+    EXPECT_EQ(r.json().at("cache"), "unavailable");
+    EXPECT_EQ(r.header("x-cache"), "MISS");
+  }
+  auto ready = http(server.port(), "GET", "/ready");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.json().at("cache"), "degraded");
+  auto stats = http(server.port(), "GET", "/cache/stats");
+  EXPECT_EQ(stats.status, 200);
+  EXPECT_TRUE(stats.json().at("cache_stats").is_null());
+  EXPECT_GE(stats.json().at("app").at("redis_errors").to_number<int>(), 5);
+  EXPECT_EQ(http(server.port(), "DELETE", "/cache/clear").status, 503);
+
+  ASSERT_EQ(backends("start", "redis"), 0);
+  // The connection comes back by itself; then the next read is stored and the one after is a hit.
+  EXPECT_TRUE(eventually(
+      [&] {
+        http(server.port(), "GET", "/products/5");
+        return http(server.port(), "GET", "/products/5").header("x-cache") == "HIT";
+      },
+      10s));
+  EXPECT_EQ(http(server.port(), "GET", "/ready").json().at("cache"), "ok");
+}
+
+TEST_F(ServerTest, PostgresDownIs503AndRecovers) {
+  ServerProcess server({"--db-timeout-ms", "2000"});
+  ASSERT_EQ(http(server.port(), "GET", "/products/8?cache=bypass").status, 200);
+  ASSERT_EQ(backends("stop", "pg"), 0);
+  auto r = http(server.port(), "GET", "/products/8?cache=bypass");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code"), "database_unavailable");
+  EXPECT_EQ(http(server.port(), "GET", "/ready").status, 503);
+  EXPECT_EQ(http(server.port(), "GET", "/health").status, 200);
+
+  ASSERT_EQ(backends("start", "pg"), 0);
+  EXPECT_TRUE(eventually([&] { return http(server.port(), "GET", "/products/8?cache=bypass").status == 200; }, 15s));
+  EXPECT_EQ(http(server.port(), "GET", "/ready").status, 200);
+}
+
+TEST_F(ServerTest, ConcurrentClientsGetCorrectAnswersAndTheServerStopsCleanly) {
+  ServerProcess server;
+  // Concurrent clients, each on its own connection, all get correct answers.
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto r = http(server.port(), "GET", "/products/" + std::to_string(1 + (t * 25 + i) % 50));
+        if (r.status == 200 && r.json().at("id") == 1 + (t * 25 + i) % 50) ++ok;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+}  // namespace
+}  // namespace cachelab::test

@@ -1,0 +1,195 @@
+#include "support/harness.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+#include <time.h>
+
+namespace cachelab::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+std::string env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+std::string database_url() { return "postgresql://cachelab@127.0.0.1:" + env("PG_PORT", "54330") + "/cachelab"; }
+std::string redis_url() { return "redis://127.0.0.1:" + env("REDIS_PORT", "63800") + "/0"; }
+
+int backends(const std::string& action, const std::string& which) {
+  const std::string cmd = "bash " + env("CACHELAB_BACKENDS") + " " + action + " " + which + " >/dev/null";
+  return std::system(cmd.c_str());
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> args = {env("CACHELAB_BIN"), "serve",           "--port",         "0",
+                                   "--database-url",    database_url(),    "--redis-url",    redis_url(),
+                                   "--log-level",       "warn",            "--threads",      "2"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  // Read stdout up to the "listening on host:port" line.
+  FILE* f = fdopen(out[0], "r");
+  char line[512];
+  while (fgets(line, sizeof line, f) != nullptr) {
+    std::string s(line);
+    auto at = s.find("listening on ");
+    if (at == std::string::npos) continue;
+    port_ = static_cast<unsigned short>(std::stoi(s.substr(s.rfind(':') + 1)));
+    break;
+  }
+  // Keep draining stdout (its log lines) in the background so the server never blocks on a full pipe;
+  // with CACHELAB_TEST_VERBOSE set, echo them to help debug a failing test.
+  std::thread([f, verbose = !env("CACHELAB_TEST_VERBOSE").empty()] {
+    char buf[1024];
+    while (fgets(buf, sizeof buf, f) != nullptr) {
+      if (verbose) fputs(buf, stderr);
+    }
+    fclose(f);
+  }).detach();
+  if (port_ == 0) throw std::runtime_error("server did not print its port");
+}
+
+int ServerProcess::stop(std::chrono::seconds wait) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    struct timespec ts{0, 20'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+namespace {
+std::atomic<int> unclean_exits{0};
+}
+
+int unclean_server_exits() { return unclean_exits.load(); }
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0 && stop() != 0) {
+    ++unclean_exits;
+    fprintf(stderr, "cachelab serve did not exit cleanly (see its output above)\n");
+  }
+}
+
+boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+
+std::string HttpResponse::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpResponse http(unsigned short port, const std::string& method, const std::string& target,
+                  const std::string& body, const std::map<std::string, std::string>& raw_headers) {
+  asio::io_context ctx;
+  asio::ip::tcp::socket socket(ctx);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  for (const auto& [k, v] : raw_headers) req.set(k, v);
+  if (!body.empty()) req.body() = body;
+  req.prepare_payload();
+  boost::system::error_code ec;
+  bhttp::write(socket, req, ec);  // the server may answer (413) and close before reading everything
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 << 20);
+  bhttp::read(socket, buffer, parser, ec);
+  if (ec && !parser.is_header_done()) throw std::runtime_error("no HTTP response: " + ec.message());
+  auto res = parser.release();
+  HttpResponse out;
+  out.status = res.result_int();
+  for (const auto& h : res) {
+    std::string name(h.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    out.headers[name] = std::string(h.value());
+  }
+  out.body = res.body();
+  return out;
+}
+
+std::optional<std::string> redis(const std::vector<std::string>& argv) {
+  redisContext* c = redisConnect("127.0.0.1", std::stoi(env("REDIS_PORT", "63800")));
+  if (c == nullptr || c->err) throw std::runtime_error("cannot connect to the test Redis");
+  std::vector<const char*> args;
+  std::vector<size_t> lens;
+  for (const auto& a : argv) {
+    args.push_back(a.c_str());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
+  std::optional<std::string> out;
+  if (r != nullptr) {
+    if (r->type == REDIS_REPLY_INTEGER) out = std::to_string(r->integer);
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) out = std::string(r->str, r->len);
+    if (r->type == REDIS_REPLY_ERROR) out = "ERR:" + std::string(r->str, r->len);
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return out;
+}
+
+std::vector<std::vector<std::string>> sql(const std::string& query) {
+  PGconn* c = PQconnectdb(database_url().c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string err = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("cannot connect to the test PostgreSQL: " + err);
+  }
+  PGresult* r = PQexec(c, query.c_str());
+  std::vector<std::vector<std::string>> rows;
+  if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+    for (int i = 0; i < PQntuples(r); ++i) {
+      rows.emplace_back();
+      for (int j = 0; j < PQnfields(r); ++j) rows.back().emplace_back(PQgetvalue(r, i, j));
+    }
+  } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    std::string err = PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+    throw std::runtime_error("SQL failed: " + err);
+  }
+  PQclear(r);
+  PQfinish(c);
+  return rows;
+}
+
+}  // namespace cachelab::test

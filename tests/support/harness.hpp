@@ -1,0 +1,73 @@
+// tests/support/harness: what integration tests need to drive the real binary and look behind it.
+// Owns child processes (the server under test), a small blocking HTTP client, and direct PostgreSQL and
+// Redis connections used to check the server's work independently. Test code only: blocking is fine here.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachelab::test {
+
+std::string env(const char* name, const std::string& fallback = "");
+std::string database_url();  // the private test PostgreSQL
+std::string redis_url();     // the private test Redis
+
+// Runs scripts/backends.sh <action> <which> against the test backends; returns its exit status.
+int backends(const std::string& action, const std::string& which);
+
+// `cachelab serve` on a free port, stopped (SIGTERM, then waited for) when destroyed.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> extra_args = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  unsigned short port() const { return port_; }
+  int pid() const { return pid_; }
+  // Sends SIGTERM and returns the exit status (or -1 if it had to be killed).
+  int stop(std::chrono::seconds wait = std::chrono::seconds(20));
+
+ private:
+  int pid_ = -1;
+  unsigned short port_ = 0;
+};
+
+// How many servers exited with a non-zero status (a sanitizer report, a crash) when stopped.
+int unclean_server_exits();
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  boost::json::value json() const;
+  std::string header(const std::string& name) const;
+};
+
+// One request on a fresh connection. `raw_headers` are added as given.
+HttpResponse http(unsigned short port, const std::string& method, const std::string& target,
+                  const std::string& body = "", const std::map<std::string, std::string>& raw_headers = {});
+
+// Direct Redis access: one command, reply as text (integers as decimal, nil as nullopt).
+std::optional<std::string> redis(const std::vector<std::string>& argv);
+
+// Direct PostgreSQL access: rows of text.
+std::vector<std::vector<std::string>> sql(const std::string& query);
+
+// Retries `check` every 100 ms until it returns true or `timeout` passes.
+template <class F>
+bool eventually(F check, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (check()) return true;
+    struct timespec ts{0, 100'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  return check();
+}
+
+}  // namespace cachelab::test

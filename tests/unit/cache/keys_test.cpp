@@ -1,0 +1,48 @@
+#include "cache/keys.hpp"
+
+#include "cache/redis_connection.hpp"
+#include "cache/store.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cachelab::cache {
+namespace {
+
+TEST(Keys, AreVersionedAndNamespaced) {
+  EXPECT_EQ(keys::product(42), "cachelab:v1:product:42");
+  EXPECT_EQ(keys::products_page(10, 20), "cachelab:v1:products:limit=10:offset=20");
+  EXPECT_EQ(keys::namespace_pattern(), "cachelab:v1:*");
+  EXPECT_EQ(keys::product(1).rfind(keys::prefix, 0), 0u);
+  EXPECT_NE(keys::products_page(10, 0), keys::products_page(1, 0));  // limit is part of the key
+}
+
+TEST(RedisUrl, ParsesHostPortPasswordAndDb) {
+  auto e = parse_redis_url("redis://:s3cret@cache.local:6380/2");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "cache.local");
+  EXPECT_EQ(e->port, "6380");
+  EXPECT_EQ(e->password, "s3cret");
+  EXPECT_EQ(e->db, 2);
+  auto d = parse_redis_url("redis://127.0.0.1");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->port, "6379");
+  EXPECT_EQ(d->db, 0);
+}
+
+TEST(RedisUrl, RejectsWhatIsNotARedisUrl) {
+  EXPECT_FALSE(parse_redis_url("http://127.0.0.1:6379"));
+  EXPECT_FALSE(parse_redis_url("redis://127.0.0.1:6379/x"));
+  EXPECT_FALSE(parse_redis_url("127.0.0.1:6379"));
+  EXPECT_FALSE(parse_redis_url(""));
+}
+
+TEST(Info, ParsesFieldsAndSkipsSectionHeaders) {
+  auto info = parse_info("# Memory\r\nused_memory:1024\r\nused_memory_human:1.00K\r\n\r\n# Stats\r\nevicted_keys:7\r\n");
+  EXPECT_EQ(info.at("used_memory"), "1024");
+  EXPECT_EQ(info.at("used_memory_human"), "1.00K");
+  EXPECT_EQ(info.at("evicted_keys"), "7");
+  EXPECT_EQ(info.size(), 3u);
+}
+
+}  // namespace
+}  // namespace cachelab::cache
