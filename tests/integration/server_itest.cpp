@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 namespace cachelab::test {
@@ -262,6 +263,23 @@ TEST_F(ServerTest, ConcurrentClientsGetCorrectAnswersAndTheServerStopsCleanly) {
   for (auto& c : clients) c.join();
   EXPECT_EQ(ok.load(), 200);
   EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(ServerTest, TheIndexListsEveryEndpointAndTheReadmeDocumentsEachOne) {
+  ServerProcess server;
+  auto index = http(server.port(), "GET", "/");
+  ASSERT_EQ(index.status, 200);
+  std::ifstream readme_file(env("CACHELAB_SOURCE_DIR") + "/README.md");
+  ASSERT_TRUE(readme_file) << "README.md not found";
+  const std::string readme((std::istreambuf_iterator<char>(readme_file)), std::istreambuf_iterator<char>());
+  const auto doc = index.json();
+  const auto& endpoints = doc.at("endpoints").as_array();
+  EXPECT_GE(endpoints.size(), 7u);
+  for (const auto& e : endpoints) {
+    const std::string row = "`" + std::string(e.at("method").as_string()) + " " +
+                            std::string(e.at("path").as_string()) + "`";
+    EXPECT_NE(readme.find(row), std::string::npos) << row << " is served but not in README.md's API table";
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test (ctest would wait on our pipes)
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
