@@ -58,7 +58,11 @@ shared_buffers = 256MB
 CONF
   fi
   touch "$STATE/pg.log"; own postgres "$STATE/pg.log"
-  as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$STATE/pg.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null
+  if ! as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$STATE/pg.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null; then
+    echo "postgresql: did not start on 127.0.0.1:$PG_PORT; the end of $STATE/pg.log says:" >&2
+    tail -n 4 "$STATE/pg.log" >&2
+    exit 1
+  fi
   if ! psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'cachelab'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -qc "CREATE DATABASE cachelab" >/dev/null

@@ -17,14 +17,22 @@ Response json_response(http::status status, std::string body) {
 Response error_response(http::status status, std::string_view code, std::string_view message) {
   std::string body;
   JsonWriter w(body);
-  w.begin_object().key("error").begin_object().field("code", code).field("message", message).end_object().end_object();
+  w.begin_object()
+      .key("error")
+      .begin_object()
+      .field("code", code)
+      .field("message", message)
+      .end_object()
+      .end_object();
   return json_response(status, std::move(body));
 }
 
 Response error_response(const Error& e, std::string_view backend) {
   switch (e.kind) {
-    case ErrorKind::invalid_argument: return error_response(http::status::bad_request, "invalid_argument", e.message);
-    case ErrorKind::not_found: return error_response(http::status::not_found, "not_found", e.message);
+    case ErrorKind::invalid_argument:
+      return error_response(http::status::bad_request, "invalid_argument", e.message);
+    case ErrorKind::not_found:
+      return error_response(http::status::not_found, "not_found", e.message);
     case ErrorKind::unavailable:
       spdlog::warn("event=backend_unavailable backend={} detail=\"{}\"", backend, e.message);
       return error_response(http::status::service_unavailable, fmt::format("{}_unavailable", backend),
@@ -33,7 +41,8 @@ Response error_response(const Error& e, std::string_view backend) {
       spdlog::warn("event=backend_timeout backend={} detail=\"{}\"", backend, e.message);
       return error_response(http::status::service_unavailable, fmt::format("{}_timeout", backend),
                             fmt::format("the {} did not answer in time; try again shortly", backend));
-    case ErrorKind::internal: break;
+    case ErrorKind::internal:
+      break;
   }
   spdlog::error("event=internal_error detail=\"{}\"", e.message);
   return error_response(http::status::internal_server_error, "internal_error", "internal error");

@@ -13,7 +13,9 @@ namespace {
 using boost::asio::awaitable;
 using service::CacheMode;
 
-Response param_error(const ParamError& e) { return error_response(http::status::bad_request, e.code, e.message); }
+Response param_error(const ParamError& e) {
+  return error_response(http::status::bad_request, e.code, e.message);
+}
 
 std::string cache_status(const service::Answer& a) {
   if (a.source == service::Source::cache) {
@@ -44,9 +46,9 @@ awaitable<Response> list_products(service::CatalogService& svc, RequestContext& 
   if (auto e = error_of(offset)) co_return param_error(*e);
   auto bypass = bypass_param(ctx.url);
   if (auto e = error_of(bypass)) co_return param_error(*e);
-  auto answer = co_await svc.products(static_cast<int>(std::get<std::int64_t>(limit)),
-                                      std::get<std::int64_t>(offset),
-                                      std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use);
+  auto answer =
+      co_await svc.products(static_cast<int>(std::get<std::int64_t>(limit)), std::get<std::int64_t>(offset),
+                            std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use);
   if (!answer) co_return error_response(answer.error());
   co_return render_answer(*answer, total.elapsed_ms());
 }
@@ -97,7 +99,9 @@ awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext&) {
   co_return json_response(http::status::ok, fmt::format("{{\"cleared_keys\":{}}}", *cleared));
 }
 
-awaitable<Response> health(RequestContext&) { co_return json_response(http::status::ok, R"({"status":"ok"})"); }
+awaitable<Response> health(RequestContext&) {
+  co_return json_response(http::status::ok, R"({"status":"ok"})");
+}
 
 awaitable<Response> ready(service::CatalogService& svc, RequestContext&) {
   auto r = co_await svc.readiness();
@@ -108,7 +112,11 @@ awaitable<Response> ready(service::CatalogService& svc, RequestContext&) {
       .field("database", r.database ? "ok" : "unavailable")
       .field("cache", r.cache ? "ok" : "degraded");
   if (!r.database) {
-    w.key("error").begin_object().field("code", "database_unavailable").field("message", "PostgreSQL is not answering").end_object();
+    w.key("error")
+        .begin_object()
+        .field("code", "database_unavailable")
+        .field("message", "PostgreSQL is not answering")
+        .end_object();
   }
   w.end_object();
   co_return json_response(r.database ? http::status::ok : http::status::service_unavailable, std::move(body));
@@ -140,22 +148,24 @@ Response render_answer(const service::Answer& a, double fetch_time_ms) {
   body += hit ? R"(,"source":"cache")" : R"(,"source":"database")";
   body += ",\"fetch_time_ms\":";
   fmt::format_to(std::back_inserter(body), "{:.3f}", fetch_time_ms);
-  if (hit && a.ttl_ms) fmt::format_to(std::back_inserter(body), ",\"ttl_remaining_s\":{}", (*a.ttl_ms + 999) / 1000);
+  if (hit && a.ttl_ms)
+    fmt::format_to(std::back_inserter(body), ",\"ttl_remaining_s\":{}", (*a.ttl_ms + 999) / 1000);
   if (a.cache_unavailable) body += R"(,"cache":"unavailable")";
   body += '}';
 
   auto res = json_response(http::status::ok, std::move(body));
   res.set("X-Cache", hit ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
   res.set("Cache-Status", cache_status(a));
-  res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}", a.timings.redis_ms,
-                                       a.timings.db_ms, fetch_time_ms));
+  res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}",
+                                       a.timings.redis_ms, a.timings.db_ms, fetch_time_ms));
   return res;
 }
 
 void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc) {
   using http::verb;
   auto with = [svc](auto fn) { return [svc, fn](RequestContext& ctx) { return fn(*svc, ctx); }; };
-  router.add(verb::get, "/", "This list of endpoints", [&router](RequestContext& ctx) { return index(router, ctx); });
+  router.add(verb::get, "/", "This list of endpoints",
+             [&router](RequestContext& ctx) { return index(router, ctx); });
   router.add(verb::get, "/health", "Liveness: answers without touching any backend", health);
   router.add(verb::get, "/ready", "Readiness: 503 when PostgreSQL is unreachable; Redis down is 'degraded'",
              with(ready));
@@ -163,7 +173,8 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc) {
              with(list_products));
   router.add(verb::get, "/products/{id}", "One product, cache-aside; ?cache=bypass reads PostgreSQL only",
              with(get_product));
-  router.add(verb::get, "/cache/stats", "Redis's counters and the app's own hit/miss counters", with(cache_stats));
+  router.add(verb::get, "/cache/stats", "Redis's counters and the app's own hit/miss counters",
+             with(cache_stats));
   router.add(verb::delete_, "/cache/clear", "Delete our keys (SCAN + UNLINK) and reset the app's counters",
              with(clear_cache));
 }

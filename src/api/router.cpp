@@ -38,7 +38,8 @@ bool match_pattern(std::string_view pattern, const std::vector<std::string>& seg
 boost::asio::awaitable<Response> Router::dispatch(const Request& request) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
-    co_return error_response(http::status::bad_request, "invalid_target", "the request target is not a valid URL");
+    co_return error_response(http::status::bad_request, "invalid_target",
+                             "the request target is not a valid URL");
   }
   std::vector<std::string> segments;
   for (auto s : target->segments()) segments.push_back(s);
@@ -53,9 +54,9 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request) const 
     allow += std::string(http::to_string(route.method));
   }
   if (!allow.empty()) {
-    auto res = error_response(http::status::method_not_allowed, "method_not_allowed",
-                              "this path does not accept " + std::string(request.method_string()) +
-                                  "; allowed: " + allow);
+    auto res = error_response(
+        http::status::method_not_allowed, "method_not_allowed",
+        "this path does not accept " + std::string(request.method_string()) + "; allowed: " + allow);
     res.set(http::field::allow, allow);
     co_return res;
   }

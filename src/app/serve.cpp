@@ -8,6 +8,8 @@
 #include "db/migrate.hpp"
 #include "http/server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,8 +17,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <thread>
 
@@ -29,8 +29,8 @@ namespace asio = boost::asio;
 // called on its own, so every thread's coroutines are gone before any object they used is destroyed.
 class IoContext : public asio::io_context {
  public:
-  using asio::io_context::io_context;
   using asio::execution_context::shutdown;
+  using asio::io_context::io_context;
 };
 
 struct Worker {
@@ -40,7 +40,8 @@ struct Worker {
 };
 
 // Waits until every connection has closed or the grace period is over, then stops the event loops.
-asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& workers, std::chrono::seconds grace) {
+asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& workers,
+                                   std::chrono::seconds grace) {
   asio::steady_timer tick(co_await asio::this_coro::executor);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -91,7 +92,8 @@ int run_serve(const config::ServeConfig& c) {
     auto ex = w.context->get_executor();
     w.redis = cache::RedisConnection::create(
         ex, cache::RedisConnection::Options{*endpoint, std::chrono::milliseconds(c.redis_timeout_ms)});
-    auto catalog = db::make_pg_catalog(ex, db::CatalogOptions{c.database_url, pool_per_thread, c.db_timeout_ms});
+    auto catalog =
+        db::make_pg_catalog(ex, db::CatalogOptions{c.database_url, pool_per_thread, c.db_timeout_ms});
     auto svc = std::make_shared<service::CatalogService>(
         cache::make_redis_store(w.redis), catalog, counters,
         service::Policy{std::chrono::milliseconds(std::int64_t{c.cache_ttl_seconds} * 1000)});
@@ -132,8 +134,8 @@ int run_serve(const config::ServeConfig& c) {
                    asio::detached);
   });
 
-  spdlog::info("event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={}", c.host, port, threads,
-               pool_per_thread, c.cache_ttl_seconds);
+  spdlog::info("event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={}", c.host, port,
+               threads, pool_per_thread, c.cache_ttl_seconds);
   // Tests and scripts wait for this exact line on stdout.
   fmt::print("listening on {}:{}\n", c.host, port);
   std::fflush(stdout);

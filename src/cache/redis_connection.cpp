@@ -2,6 +2,9 @@
 
 #include "core/deadline.hpp"
 
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,9 +12,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
-#include <hiredis/hiredis.h>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <optional>
@@ -32,7 +32,8 @@ struct RedisConnection::Pending {
 Result<RedisEndpoint> parse_redis_url(std::string_view url) {
   auto u = boost::urls::parse_uri(url);
   if (!u || u->scheme() != "redis" || !u->has_authority() || u->encoded_host().empty()) {
-    return make_error(ErrorKind::invalid_argument, fmt::format("'{}' is not a redis://host:port[/db] URL", url));
+    return make_error(ErrorKind::invalid_argument,
+                      fmt::format("'{}' is not a redis://host:port[/db] URL", url));
   }
   RedisEndpoint e;
   e.host = u->host();
@@ -54,12 +55,24 @@ namespace {
 RedisReply convert(const redisReply* r) {
   RedisReply out;
   switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = RedisReply::Type::string; break;
-    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::status; break;
-    case REDIS_REPLY_ERROR: out.type = RedisReply::Type::error; break;
-    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::integer; break;
-    case REDIS_REPLY_ARRAY: out.type = RedisReply::Type::array; break;
-    default: out.type = RedisReply::Type::nil; break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::string;
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::status;
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::error;
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::array;
+      break;
+    default:
+      out.type = RedisReply::Type::nil;
+      break;
   }
   if (r->str != nullptr) out.str.assign(r->str, r->len);
   out.integer = r->integer;
@@ -77,10 +90,13 @@ std::shared_ptr<RedisConnection> RedisConnection::create(asio::any_io_executor e
 RedisConnection::RedisConnection(asio::any_io_executor ex, Options options)
     : ex_(ex), options_(std::move(options)), socket_(ex), wake_(ex), reader_(redisReaderCreate()) {}
 
-RedisConnection::~RedisConnection() { redisReaderFree(reader_); }
+RedisConnection::~RedisConnection() {
+  redisReaderFree(reader_);
+}
 
 void RedisConnection::start() {
-  asio::co_spawn(ex_, [self = shared_from_this()] { return self->maintain(); }, asio::detached);
+  asio::co_spawn(
+      ex_, [self = shared_from_this()] { return self->maintain(); }, asio::detached);
 }
 
 void RedisConnection::stop() {
@@ -112,7 +128,8 @@ void RedisConnection::record(bool ok) {
   }
 }
 
-asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(std::span<const RedisCommand> commands) {
+asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
+    std::span<const RedisCommand> commands) {
   if (!connected_ && connecting_ && !stopped_) {
     // Right after start-up or a drop, a connect is usually a millisecond from done: wait for it rather than
     // turning the first requests into needless misses.
@@ -122,7 +139,8 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(std::span
     co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   if (!connected_ || stopped_) co_return make_error(ErrorKind::unavailable, "Redis is not connected");
-  if (pending_.size() >= options_.max_pending) co_return make_error(ErrorKind::unavailable, "Redis backlog full");
+  if (pending_.size() >= options_.max_pending)
+    co_return make_error(ErrorKind::unavailable, "Redis backlog full");
   if (!admit()) co_return make_error(ErrorKind::unavailable, "Redis circuit breaker is open");
 
   for (const auto& cmd : commands) {
@@ -144,8 +162,8 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(std::span
   pending_.push_back(p);
   if (!writing_) {
     writing_ = true;
-    asio::co_spawn(ex_, [self = shared_from_this(), g = generation_] { return self->write_loop(g); },
-                   asio::detached);
+    asio::co_spawn(
+        ex_, [self = shared_from_this(), g = generation_] { return self->write_loop(g); }, asio::detached);
   }
 
   p->timer.expires_after(options_.timeout);
@@ -156,8 +174,8 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(std::span
   if (!p->done) {
     p->abandoned = true;
     record(false);
-    co_return make_error(ErrorKind::timeout, fmt::format("Redis did not answer within {} ms",
-                                                         options_.timeout.count()));
+    co_return make_error(ErrorKind::timeout,
+                         fmt::format("Redis did not answer within {} ms", options_.timeout.count()));
   }
   record(!p->error.has_value());
   if (p->error) co_return *p->error;
@@ -249,7 +267,8 @@ asio::awaitable<bool> RedisConnection::connect_once() {
     sock.close(ignored);
   });
   boost::system::error_code ec;
-  auto endpoints = co_await resolver.async_resolve(e.host, e.port, asio::redirect_error(asio::use_awaitable, ec));
+  auto endpoints =
+      co_await resolver.async_resolve(e.host, e.port, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return false;
   co_await asio::async_connect(sock, endpoints, asio::redirect_error(asio::use_awaitable, ec));
   timeout.disarm();
@@ -258,7 +277,8 @@ asio::awaitable<bool> RedisConnection::connect_once() {
   socket_ = std::move(sock);
   ++generation_;
   connected_ = true;
-  asio::co_spawn(ex_, [self = shared_from_this(), g = generation_] { return self->read_loop(g); }, asio::detached);
+  asio::co_spawn(
+      ex_, [self = shared_from_this(), g = generation_] { return self->read_loop(g); }, asio::detached);
 
   // AUTH and SELECT go first on the new connection; a failure here means the URL is wrong.
   std::vector<RedisCommand> hello;

@@ -56,7 +56,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   struct Options {
     RedisEndpoint endpoint;
     std::chrono::milliseconds timeout{250};
-    int breaker_threshold = 3;                    // consecutive failures that open the breaker
+    int breaker_threshold = 3;                     // consecutive failures that open the breaker
     std::chrono::milliseconds breaker_open{1000};  // how long it stays open before one probe
     std::size_t max_pending = 50000;               // callers waiting at once; past it, fail fast
   };

@@ -1,7 +1,7 @@
 #include "config/config.hpp"
 
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
+#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <thread>
@@ -77,7 +77,9 @@ void add_options(CLI::App& app, SeedConfig& c) {
   app.add_flag("--force", c.force, "Reload even when the data set is already there");
 }
 
-void add_options(CLI::App& app, MigrateConfig& c) { add_common(app, c.database_url, c.log_level); }
+void add_options(CLI::App& app, MigrateConfig& c) {
+  add_common(app, c.database_url, c.log_level);
+}
 
 std::string validate(const ServeConfig& c) {
   auto redis = boost::urls::parse_uri(c.redis_url);

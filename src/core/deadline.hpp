@@ -1,8 +1,8 @@
 // core/deadline: "do this unless the operation finishes first" for any Asio operation.
 // Owns one steady_timer. When the deadline passes while armed, it calls `on_expiry` (typically a socket's
 // cancel()), so the pending operation completes with operation_aborted and the awaiting coroutine can tell
-// a timeout from other errors with expired(). Destroying (or disarm()ing) it first means on_expiry never runs.
-// Why not awaitable_operators' `op || timer`: with GCC 12 that form corrupted coroutine frames here
+// a timeout from other errors with expired(). Destroying (or disarm()ing) it first means on_expiry never
+// runs. Why not awaitable_operators' `op || timer`: with GCC 12 that form corrupted coroutine frames here
 // (UBSan: misaligned `this` after the parallel group completed); a plain timer has no such trouble.
 #pragma once
 

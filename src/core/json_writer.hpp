@@ -1,8 +1,8 @@
 // core/json_writer: appends compact JSON to a std::string, for the response paths that must be fast.
-// Owns only the output string and a comma flag per nesting level. Never validates the document's shape; callers
-// pair begin/end. Why not Boost.JSON's serializer here: it prints doubles as 1.999E1, while prices and timings
-// must read as 19.99 and 0.214, and numeric(10,2) text from PostgreSQL must reach clients digit for digit.
-// Boost.JSON still parses every request body and every test answer.
+// Owns only the output string and a comma flag per nesting level. Never validates the document's shape;
+// callers pair begin/end. Why not Boost.JSON's serializer here: it prints doubles as 1.999E1, while prices
+// and timings must read as 19.99 and 0.214, and numeric(10,2) text from PostgreSQL must reach clients digit
+// for digit. Boost.JSON still parses every request body and every test answer.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +31,8 @@ class JsonWriter {
   JsonWriter& value(bool b);
   // A fixed-point number with `decimals` digits after the point (e.g. 0.214); NaN and infinities become null.
   JsonWriter& number(double d, int decimals);
-  // Text that is already a valid JSON number or document (e.g. "19.99" from a numeric column, or a cached body).
+  // Text that is already a valid JSON number or document (e.g. "19.99" from a numeric column, or a cached
+  // body).
   JsonWriter& raw(std::string_view json);
   JsonWriter& null();
 

@@ -6,7 +6,8 @@
 
 namespace cachelab {
 
-// Sets the global level ("trace", "debug", "info", "warn", "error", "off"). Returns false for an unknown level.
+// Sets the global level ("trace", "debug", "info", "warn", "error", "off"). Returns false for an unknown
+// level.
 bool setup_logging(std::string_view level);
 
 }  // namespace cachelab

@@ -21,14 +21,15 @@ class Catalog {
   virtual ~Catalog() = default;
   virtual boost::asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) = 0;
   // One round trip: the page and the total count go out together in a libpq pipeline.
-  virtual boost::asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset) = 0;
+  virtual boost::asio::awaitable<Result<model::ProductPage>> products_page(int limit,
+                                                                           std::int64_t offset) = 0;
   // SELECT 1 through the pool: is PostgreSQL answering?
   virtual boost::asio::awaitable<Result<void>> ping() = 0;
 };
 
 struct CatalogOptions {
   std::string conninfo;
-  int pool_size = 2;   // connections for this I/O thread
+  int pool_size = 2;      // connections for this I/O thread
   int timeout_ms = 5000;  // per call, including the wait for a free connection
 };
 

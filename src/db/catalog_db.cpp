@@ -8,8 +8,8 @@ namespace cachelab::db {
 namespace {
 
 // Timestamps leave PostgreSQL already in ISO 8601 UTC, so no layer re-formats them.
-#define CACHELAB_PRODUCT_COLUMNS                                                       \
-  "p.id, p.name, p.description, p.price::text, c.name, "                               \
+#define CACHELAB_PRODUCT_COLUMNS                                                    \
+  "p.id, p.name, p.description, p.price::text, c.name, "                            \
   "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
   "to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -17,9 +17,9 @@ const std::vector<Statement>& statements() {
   static const std::vector<Statement> all = {
       {"product_by_id", "SELECT " CACHELAB_PRODUCT_COLUMNS
                         " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1"},
-      {"products_page", "SELECT " CACHELAB_PRODUCT_COLUMNS
-                        " FROM products p JOIN categories c ON c.id = p.category_id"
-                        " ORDER BY p.id LIMIT $1 OFFSET $2"},
+      {"products_page",
+       "SELECT " CACHELAB_PRODUCT_COLUMNS " FROM products p JOIN categories c ON c.id = p.category_id"
+       " ORDER BY p.id LIMIT $1 OFFSET $2"},
       {"products_count", "SELECT count(*) FROM products"},
       {"ping", "SELECT 1"},
   };
@@ -43,8 +43,8 @@ class PgCatalog final : public Catalog {
  public:
   PgCatalog(asio::any_io_executor ex, CatalogOptions options)
       : timeout_(std::chrono::milliseconds(options.timeout_ms)),
-        pool_(PgPool::create(ex, PoolOptions{options.conninfo, options.pool_size, options.timeout_ms,
-                                             statements()})) {}
+        pool_(PgPool::create(
+            ex, PoolOptions{options.conninfo, options.pool_size, options.timeout_ms, statements()})) {}
 
   asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) override {
     Query q{"product_by_id", {std::to_string(id)}};

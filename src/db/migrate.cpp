@@ -32,7 +32,8 @@ Result<int> migrate(const std::string& conninfo) {
                      m.name + "');\nCOMMIT;");
     if (!r) {
       (void)pg.exec("ROLLBACK");
-      return make_error(ErrorKind::internal, std::string("migration ") + m.name + " failed: " + r.error().message);
+      return make_error(ErrorKind::internal,
+                        std::string("migration ") + m.name + " failed: " + r.error().message);
     }
     ++ran;
   }

@@ -2,24 +2,32 @@
 
 #include "core/deadline.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace cachelab::db {
 
 PgResult::PgResult(pg_result* r) : res_(r, PQclear) {}
-int PgResult::rows() const { return PQntuples(res_.get()); }
-int PgResult::columns() const { return PQnfields(res_.get()); }
+int PgResult::rows() const {
+  return PQntuples(res_.get());
+}
+int PgResult::columns() const {
+  return PQnfields(res_.get());
+}
 std::string_view PgResult::get(int row, int col) const {
   return {PQgetvalue(res_.get(), row, col), static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
 }
-bool PgResult::is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
+bool PgResult::is_null(int row, int col) const {
+  return PQgetisnull(res_.get(), row, col) != 0;
+}
 
 PgConnection::PgConnection(asio::any_io_executor ex) : ex_(ex), socket_(ex) {}
 
-PgConnection::~PgConnection() { close(); }
+PgConnection::~PgConnection() {
+  close();
+}
 
 void PgConnection::close() {
   // libpq owns the file descriptor: release it from Asio before PQfinish closes it.
@@ -49,7 +57,8 @@ void PgConnection::watch_socket() {
 }
 
 asio::awaitable<bool> PgConnection::wait_socket(Wait w, Clock::time_point deadline) {
-  auto type = w == Wait::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
+  auto type =
+      w == Wait::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
   Deadline timeout(ex_, deadline, [this] {
     boost::system::error_code ignored;
     socket_.cancel(ignored);
@@ -66,15 +75,18 @@ asio::awaitable<Result<void>> PgConnection::connect(const std::string& conninfo,
   const char* keys[] = {"dbname", "application_name", "options", nullptr};
   const char* values[] = {conninfo.c_str(), "cachelab", options.c_str(), nullptr};
   conn_ = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
-  if (conn_ == nullptr) co_return fail(ErrorKind::unavailable, "out of memory starting a PostgreSQL connection");
-  if (PQstatus(conn_) == CONNECTION_BAD) co_return fail(ErrorKind::unavailable, "PostgreSQL connection failed");
+  if (conn_ == nullptr)
+    co_return fail(ErrorKind::unavailable, "out of memory starting a PostgreSQL connection");
+  if (PQstatus(conn_) == CONNECTION_BAD)
+    co_return fail(ErrorKind::unavailable, "PostgreSQL connection failed");
 
   // PQconnectPoll's state machine: each step says whether it needs the socket readable or writable.
   PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
   while (poll != PGRES_POLLING_OK) {
     if (poll == PGRES_POLLING_FAILED) co_return fail(ErrorKind::unavailable, "PostgreSQL connection failed");
     watch_socket();
-    const bool ready = co_await wait_socket(poll == PGRES_POLLING_READING ? Wait::read : Wait::write, deadline);
+    const bool ready =
+        co_await wait_socket(poll == PGRES_POLLING_READING ? Wait::read : Wait::write, deadline);
     if (!ready) co_return fail(ErrorKind::timeout, "PostgreSQL connection timed out");
     poll = PQconnectPoll(conn_);
   }
@@ -83,7 +95,8 @@ asio::awaitable<Result<void>> PgConnection::connect(const std::string& conninfo,
     co_return fail(ErrorKind::internal, "could not enter libpq pipeline mode");
   }
   for (const auto& s : statements) {
-    if (PQsendPrepare(conn_, s.name, s.sql, 0, nullptr) != 1) co_return fail(ErrorKind::internal, "prepare failed");
+    if (PQsendPrepare(conn_, s.name, s.sql, 0, nullptr) != 1)
+      co_return fail(ErrorKind::internal, "prepare failed");
   }
   if (PQpipelineSync(conn_) != 1) co_return fail(ErrorKind::internal, "pipeline sync failed");
   auto flushed = co_await flush(deadline);
@@ -113,7 +126,7 @@ asio::awaitable<Result<pg_result*>> PgConnection::next_result(Clock::time_point 
 }
 
 asio::awaitable<Result<std::vector<PgResult>>> PgConnection::read_pipeline(std::size_t n,
-                                                                            Clock::time_point deadline) {
+                                                                           Clock::time_point deadline) {
   // Each query yields its result then a null; the batch ends with PGRES_PIPELINE_SYNC.
   std::vector<PgResult> results;
   results.reserve(n);
@@ -153,14 +166,14 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::read_pipeline(std::
 }
 
 asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const Query> queries,
-                                                                  Clock::time_point deadline) {
+                                                                 Clock::time_point deadline) {
   if (!healthy()) co_return make_error(ErrorKind::unavailable, "PostgreSQL connection is not open");
   for (const auto& q : queries) {
     std::vector<const char*> values;
     values.reserve(q.params.size());
     for (const auto& p : q.params) values.push_back(p.c_str());
-    if (PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()), values.data(), nullptr, nullptr,
-                            0) != 1) {
+    if (PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()), values.data(), nullptr,
+                            nullptr, 0) != 1) {
       co_return fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");
     }
   }

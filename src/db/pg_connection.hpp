@@ -1,8 +1,8 @@
 // db/pg_connection: one PostgreSQL connection driven by libpq's non-blocking API on an Asio executor.
-// Owns the PGconn and its socket watcher; always in pipeline mode, so any number of prepared statements go out
-// in one round trip. Never blocks: every wait is an async_wait on the socket with a deadline.
-// Fails by returning an Error; after a timeout or protocol error the connection is marked broken and the
-// pool discards it (its state is unknown, and PQcancel would block).
+// Owns the PGconn and its socket watcher; always in pipeline mode, so any number of prepared statements go
+// out in one round trip. Never blocks: every wait is an async_wait on the socket with a deadline. Fails by
+// returning an Error; after a timeout or protocol error the connection is marked broken and the pool discards
+// it (its state is unknown, and PQcancel would block).
 #pragma once
 
 #include "core/error.hpp"
@@ -63,7 +63,8 @@ class PgConnection {
                                         std::span<const Statement> statements, Clock::time_point deadline);
 
   // Sends all queries in one pipeline and returns one result per query. An error in any query fails the call.
-  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries, Clock::time_point deadline);
+  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries,
+                                                     Clock::time_point deadline);
 
   bool healthy() const { return conn_ != nullptr && !broken_; }
 

@@ -27,8 +27,8 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
     if (open_ < options_.max_size) {
       ++open_;
       auto conn = std::make_unique<PgConnection>(ex_);
-      auto connected = co_await conn->connect(options_.conninfo, options_.statement_timeout_ms, options_.statements,
-                                              deadline);
+      auto connected = co_await conn->connect(options_.conninfo, options_.statement_timeout_ms,
+                                              options_.statements, deadline);
       if (!connected) {
         --open_;
         wake_one_for_retry();

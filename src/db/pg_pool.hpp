@@ -1,8 +1,8 @@
 // db/pg_pool: a small pool of PgConnections for one I/O thread (each thread has its own; no locks).
 // Owns idle connections and the queue of coroutines waiting for one. Never waits past the caller's deadline,
 // never opens more than `max_size` connections. Fails with `unavailable` when PostgreSQL refuses a new
-// connection and `timeout` when none frees up in time; broken connections are dropped and re-opened on demand,
-// which is how the service recovers by itself when PostgreSQL comes back.
+// connection and `timeout` when none frees up in time; broken connections are dropped and re-opened on
+// demand, which is how the service recovers by itself when PostgreSQL comes back.
 #pragma once
 
 #include "db/pg_connection.hpp"

@@ -25,61 +25,81 @@ struct CategorySpec {
 };
 
 constexpr std::array<CategorySpec, 10> categories = {{
-    {"Electronics", "Gadgets, audio and computer accessories",
+    {"Electronics",
+     "Gadgets, audio and computer accessories",
      {"Headphones", "Speaker", "Charger", "Keyboard", "Mouse", "Monitor", "Webcam", "Router", "Smartwatch",
       "Power Bank"},
-     999, 49999},
-    {"Books", "Fiction, non-fiction and reference",
-     {"Novel", "Cookbook", "Field Guide", "Biography", "Atlas", "Poetry Collection", "Textbook", "Graphic Novel",
-      "Travel Guide", "Anthology"},
-     499, 5999},
-    {"Home & Kitchen", "Cookware, appliances and storage",
+     999,
+     49999},
+    {"Books",
+     "Fiction, non-fiction and reference",
+     {"Novel", "Cookbook", "Field Guide", "Biography", "Atlas", "Poetry Collection", "Textbook",
+      "Graphic Novel", "Travel Guide", "Anthology"},
+     499,
+     5999},
+    {"Home & Kitchen",
+     "Cookware, appliances and storage",
      {"Skillet", "Kettle", "Cutting Board", "Knife Set", "Blender", "Coffee Grinder", "Dutch Oven", "Toaster",
       "Mixing Bowl", "Spice Rack"},
-     799, 29999},
-    {"Sports & Outdoors", "Camping, fitness and cycling gear",
-     {"Tent", "Backpack", "Water Bottle", "Yoga Mat", "Trekking Poles", "Sleeping Bag", "Headlamp", "Dumbbell Set",
-      "Bike Helmet", "Running Vest"},
-     999, 39999},
-    {"Toys & Games", "Puzzles, board games and building sets",
+     799,
+     29999},
+    {"Sports & Outdoors",
+     "Camping, fitness and cycling gear",
+     {"Tent", "Backpack", "Water Bottle", "Yoga Mat", "Trekking Poles", "Sleeping Bag", "Headlamp",
+      "Dumbbell Set", "Bike Helmet", "Running Vest"},
+     999,
+     39999},
+    {"Toys & Games",
+     "Puzzles, board games and building sets",
      {"Puzzle", "Board Game", "Building Set", "Kite", "Plush Bear", "Card Game", "Train Set", "Dollhouse",
       "Marble Run", "Science Kit"},
-     599, 14999},
-    {"Clothing", "Everyday wear and outerwear",
-     {"Jacket", "Hoodie", "T-Shirt", "Jeans", "Raincoat", "Sweater", "Scarf", "Beanie", "Socks", "Chinos"}, 899,
+     599,
+     14999},
+    {"Clothing",
+     "Everyday wear and outerwear",
+     {"Jacket", "Hoodie", "T-Shirt", "Jeans", "Raincoat", "Sweater", "Scarf", "Beanie", "Socks", "Chinos"},
+     899,
      24999},
-    {"Beauty", "Skin, hair and body care",
+    {"Beauty",
+     "Skin, hair and body care",
      {"Face Cream", "Shampoo", "Lip Balm", "Serum", "Sunscreen", "Hand Lotion", "Body Wash", "Hair Oil",
       "Face Mask", "Cleanser"},
-     399, 8999},
-    {"Garden", "Tools and supplies for the garden",
+     399,
+     8999},
+    {"Garden",
+     "Tools and supplies for the garden",
      {"Hose", "Pruning Shears", "Planter", "Watering Can", "Seed Tray", "Rake", "Trowel", "Compost Bin",
       "Garden Gloves", "Bird Feeder"},
-     499, 19999},
-    {"Automotive", "Car care and accessories",
+     499,
+     19999},
+    {"Automotive",
+     "Car care and accessories",
      {"Floor Mats", "Jump Starter", "Tire Inflator", "Dash Cam", "Car Vacuum", "Seat Cover", "Wiper Blades",
       "Phone Mount", "Tool Kit", "Cargo Organizer"},
-     699, 29999},
-    {"Grocery", "Pantry staples and treats",
+     699,
+     29999},
+    {"Grocery",
+     "Pantry staples and treats",
      {"Olive Oil", "Coffee Beans", "Green Tea", "Dark Chocolate", "Pasta", "Honey", "Granola", "Rice",
       "Maple Syrup", "Hot Sauce"},
-     199, 3999},
+     199,
+     3999},
 }};
 
-constexpr std::array<std::string_view, 12> brands = {"Northwind", "Acme",   "Bluebird", "Summit",
-                                                     "Harbor",    "Oakridge", "Lumen",  "Kestrel",
-                                                     "Maple & Co", "Vertex", "Fjord",  "Copperline"};
+constexpr std::array<std::string_view, 12> brands = {"Northwind",  "Acme",     "Bluebird", "Summit",
+                                                     "Harbor",     "Oakridge", "Lumen",    "Kestrel",
+                                                     "Maple & Co", "Vertex",   "Fjord",    "Copperline"};
 constexpr std::array<std::string_view, 14> adjectives = {
-    "Classic", "Compact", "Premium", "Everyday", "Deluxe", "Lightweight", "Rugged",
-    "Eco",     "Pro",     "Essential", "Smart",  "Vintage", "Ultra",      "Portable"};
+    "Classic", "Compact", "Premium",   "Everyday", "Deluxe",  "Lightweight", "Rugged",
+    "Eco",     "Pro",     "Essential", "Smart",    "Vintage", "Ultra",       "Portable"};
 constexpr std::array<std::string_view, 8> uses = {
-    "daily use", "small spaces", "weekend trips", "gifting", "busy mornings", "long days", "the whole family",
-    "beginners and experts alike"};
+    "daily use",     "small spaces", "weekend trips",    "gifting",
+    "busy mornings", "long days",    "the whole family", "beginners and experts alike"};
 constexpr std::array<std::string_view, 8> features = {
-    "Built to last with a two-year warranty",        "Tested by our team for a full season",
-    "Easy to clean and simple to store",             "Designed with recycled materials where possible",
-    "Ships in plastic-free packaging",               "Backed by hundreds of five-star reviews",
-    "Comes with a quick-start guide",                "Balanced for comfort and performance"};
+    "Built to last with a two-year warranty", "Tested by our team for a full season",
+    "Easy to clean and simple to store",      "Designed with recycled materials where possible",
+    "Ships in plastic-free packaging",        "Backed by hundreds of five-star reviews",
+    "Comes with a quick-start guide",         "Balanced for comfort and performance"};
 constexpr std::array<std::string_view, 5> good_titles = {"Love it", "Exactly as described", "Great value",
                                                          "Would buy again", "Better than expected"};
 constexpr std::array<std::string_view, 5> bad_titles = {"Disappointed", "Not as pictured", "Broke quickly",
@@ -89,7 +109,8 @@ constexpr std::array<std::string_view, 6> bodies = {
     "I have used it every day for a month.",  "Packaging was good and setup took minutes.",
     "My second one; the first lasted years.", "Customer service answered within a day."};
 
-// mt19937_64's output sequence is fixed by the standard; the distributions are not, so we reduce it ourselves.
+// mt19937_64's output sequence is fixed by the standard; the distributions are not, so we reduce it
+// ourselves.
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) : gen_(seed) {}
@@ -145,14 +166,16 @@ Result<SeedCounts> seed(const std::string& conninfo, int scale, bool force, cons
     if (progress) progress(done, total);
   };
 
-  if (auto r = pg.exec("BEGIN; TRUNCATE reviews, products, categories RESTART IDENTITY CASCADE"); !r) return r.error();
+  if (auto r = pg.exec("BEGIN; TRUNCATE reviews, products, categories RESTART IDENTITY CASCADE"); !r)
+    return r.error();
   auto fail = [&](const Error& e) -> Result<SeedCounts> {
     (void)pg.exec("ROLLBACK");
     return e;
   };
 
   std::string buf;
-  if (auto r = pg.copy_begin("COPY categories (id, name, description) FROM STDIN"); !r) return fail(r.error());
+  if (auto r = pg.copy_begin("COPY categories (id, name, description) FROM STDIN"); !r)
+    return fail(r.error());
   for (std::size_t i = 0; i < categories.size(); ++i) {
     buf += fmt::format("{}\t{}\t{}\n", i + 1, categories[i].name, categories[i].description);
   }
@@ -180,10 +203,10 @@ Result<SeedCounts> seed(const std::string& conninfo, int scale, bool force, cons
     quality[id] = 1 + static_cast<int>(rng.below(5));
     std::string lower_noun(noun);
     for (auto& ch : lower_noun) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    buf += fmt::format("{}\t{} {} {} {}{}\t{} {} from {}, made for {}. {}.\t{}.{:02}\t{}\t{}\t{}\n", id, brand,
-                       adjective, noun, static_cast<char>('A' + rng.below(26)), 100 + rng.below(900), adjective,
-                       lower_noun, brand, rng.pick(uses), rng.pick(features), cents / 100, cents % 100, c + 1,
-                       created, created);
+    buf += fmt::format("{}\t{} {} {} {}{}\t{} {} from {}, made for {}. {}.\t{}.{:02}\t{}\t{}\t{}\n", id,
+                       brand, adjective, noun, static_cast<char>('A' + rng.below(26)), 100 + rng.below(900),
+                       adjective, lower_noun, brand, rng.pick(uses), rng.pick(features), cents / 100,
+                       cents % 100, c + 1, created, created);
     if (id % chunk == 0 || id == want.products) {
       if (auto r = pg.copy_put(buf); !r) return fail(r.error());
       step(id % chunk == 0 ? chunk : id % chunk);
@@ -192,7 +215,8 @@ Result<SeedCounts> seed(const std::string& conninfo, int scale, bool force, cons
   }
   if (auto r = pg.copy_end(); !r) return fail(r.error());
 
-  if (auto r = pg.copy_begin("COPY reviews (id, product_id, rating, title, body, created_at) FROM STDIN"); !r) {
+  if (auto r = pg.copy_begin("COPY reviews (id, product_id, rating, title, body, created_at) FROM STDIN");
+      !r) {
     return fail(r.error());
   }
   for (std::int64_t id = 1; id <= want.reviews; ++id) {

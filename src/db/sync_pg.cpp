@@ -55,7 +55,8 @@ Result<void> SyncPg::copy_begin(const std::string& copy_sql) {
 }
 
 Result<void> SyncPg::copy_put(const std::string& data) {
-  if (PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) != 1) return error("COPY failed");
+  if (PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) != 1)
+    return error("COPY failed");
   return {};
 }
 

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <spdlog/spdlog.h>
 
 #include <list>
 #include <optional>
@@ -38,14 +38,17 @@ struct Server::State {
 
 namespace {
 
-Response transport_error(const ServerOptions& o, beast_http::status s, std::string_view code, std::string_view msg) {
+Response transport_error(const ServerOptions& o, beast_http::status s, std::string_view code,
+                         std::string_view msg) {
   Response res = o.on_error ? o.on_error(s, code, msg) : Response{s, 11};
   res.keep_alive(false);
   res.prepare_payload();
   return res;
 }
 
-bool is_timeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+bool is_timeout(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout;
+}
 
 asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& worker, tcp::socket socket) {
   struct OpenGuard {
@@ -65,7 +68,8 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     // Wait for the next request, listed as idle so drain() can close us; then read it under a deadline.
     auto idle = worker.idle.insert(worker.idle.end(), &stream);
     stream.expires_after(buffer.size() > 0 ? o.read_timeout : o.idle_timeout);
-    co_await beast_http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await beast_http::async_read_header(stream, buffer, parser,
+                                           asio::redirect_error(asio::use_awaitable, ec));
     worker.idle.erase(idle);
     if (!ec && !parser.is_done()) {
       stream.expires_after(o.read_timeout);
@@ -79,8 +83,8 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
       } else if (ec == beast_http::error::body_limit) {
         res = transport_error(o, beast_http::status::payload_too_large, "body_too_large",
                               "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
-      } else if (ec == beast_http::error::end_of_stream || ec == asio::error::operation_aborted || is_timeout(ec) ||
-                 ec == asio::error::connection_reset || ec == asio::error::eof) {
+      } else if (ec == beast_http::error::end_of_stream || ec == asio::error::operation_aborted ||
+                 is_timeout(ec) || ec == asio::error::connection_reset || ec == asio::error::eof) {
         break;  // the client went away, idled out, or we are draining
       } else {
         res = transport_error(o, beast_http::status::bad_request, "bad_request", "malformed HTTP request");
@@ -105,9 +109,10 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     res.keep_alive(keep_alive && res.keep_alive());
     res.prepare_payload();
     if (o.access_log) {
-      spdlog::info("event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),
-                   req.target(), res.result_int(), res.body().size(),
-                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+      spdlog::info(
+          "event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),
+          req.target(), res.result_int(), res.body().size(),
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     }
     stream.expires_after(o.write_timeout);
     co_await beast_http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
@@ -127,9 +132,13 @@ Server::Server(std::vector<asio::io_context*> contexts, std::vector<Handler> han
 
 Server::~Server() = default;
 
-std::size_t Server::open_connections() const { return state_->open.load(); }
+std::size_t Server::open_connections() const {
+  return state_->open.load();
+}
 
-void Server::close() { state_->acceptor_storage.reset(); }
+void Server::close() {
+  state_->acceptor_storage.reset();
+}
 
 std::uint16_t Server::listen() {
   auto& acceptor = state_->acceptor;
@@ -150,8 +159,8 @@ asio::awaitable<void> Server::accept_loop() {
   for (;;) {
     auto& worker = state->workers[state->next++ % state->workers.size()];
     boost::system::error_code ec;
-    tcp::socket socket = co_await state->acceptor.async_accept(*worker.context,
-                                                              asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await state->acceptor.async_accept(*worker.context, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: log, back off briefly, keep serving existing connections.

@@ -28,15 +28,16 @@ namespace beast_http = boost::beast::http;
 using Request = beast_http::request<beast_http::string_body>;
 using Response = beast_http::response<beast_http::string_body>;
 using Handler = std::function<asio::awaitable<Response>(Request&)>;
-using ErrorResponder = std::function<Response(beast_http::status, std::string_view code, std::string_view message)>;
+using ErrorResponder =
+    std::function<Response(beast_http::status, std::string_view code, std::string_view message)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
-  std::chrono::seconds idle_timeout{30};   // keep-alive connection with no request
-  std::chrono::seconds read_timeout{15};   // one request's head and body, once it has begun
+  std::chrono::seconds idle_timeout{30};  // keep-alive connection with no request
+  std::chrono::seconds read_timeout{15};  // one request's head and body, once it has begun
   std::chrono::seconds write_timeout{15};
   bool access_log = false;
   ErrorResponder on_error;  // renders transport-level errors (400, 413, 431, 500)

@@ -34,7 +34,11 @@ std::string to_json(const ProductPage& page) {
   JsonWriter w(out);
   w.begin_object().key("items").begin_array();
   for (const auto& p : page.items) write_product(w, p);
-  w.end_array().field("total", page.total).field("limit", page.limit).field("offset", page.offset).end_object();
+  w.end_array()
+      .field("total", page.total)
+      .field("limit", page.limit)
+      .field("offset", page.offset)
+      .end_object();
   return out;
 }
 

@@ -13,8 +13,8 @@ struct Product {
   std::int64_t id = 0;
   std::string name;
   std::string description;
-  std::string price;     // numeric(10,2) as text, a valid JSON number literal
-  std::string category;  // the category's name
+  std::string price;       // numeric(10,2) as text, a valid JSON number literal
+  std::string category;    // the category's name
   std::string created_at;  // ISO 8601, UTC
   std::string updated_at;  // ISO 8601, UTC
 };

@@ -38,7 +38,8 @@ CatalogService::CatalogService(std::shared_ptr<cache::Store> cache, std::shared_
 //   3. A Redis failure counts as a miss and marks the answer "cache unavailable"; the request carries on.
 //   4. Miss → load from PostgreSQL, serialise once, SET with the TTL (skipped when Redis just failed),
 //      return. The SET is awaited so that, once the client has its answer, the next read is a hit.
-boost::asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, CacheMode mode, Loader load) {
+boost::asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, CacheMode mode,
+                                                                    Loader load) {
   Answer answer;
   if (mode == CacheMode::bypass) {
     answer.bypassed = true;
@@ -79,13 +80,14 @@ boost::asio::awaitable<Result<Answer>> CatalogService::read_through(std::string 
   co_return answer;
 }
 
-// Note for GCC 12: keep non-trivial temporaries (strings, lambdas) out of co_await expressions; it may destroy
-// them twice. Name them first, as below.
+// Note for GCC 12: keep non-trivial temporaries (strings, lambdas) out of co_await expressions; it may
+// destroy them twice. Name them first, as below.
 boost::asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMode mode) {
   Loader load = [db = db_, id]() -> boost::asio::awaitable<Result<std::string>> {
     auto row = co_await db->product_by_id(id);
     if (!row) co_return row.error();
-    if (!*row) co_return make_error(ErrorKind::not_found, "product " + std::to_string(id) + " does not exist");
+    if (!*row)
+      co_return make_error(ErrorKind::not_found, "product " + std::to_string(id) + " does not exist");
     co_return model::to_json(**row);
   };
   auto key = cache::keys::product(id);
@@ -93,7 +95,8 @@ boost::asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, 
   co_return answer;
 }
 
-boost::asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t offset, CacheMode mode) {
+boost::asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t offset,
+                                                                CacheMode mode) {
   Loader load = [db = db_, limit, offset]() -> boost::asio::awaitable<Result<std::string>> {
     auto page = co_await db->products_page(limit, offset);
     if (!page) co_return page.error();

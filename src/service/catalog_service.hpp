@@ -14,8 +14,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>

@@ -26,7 +26,8 @@ class ServerTest : public ::testing::Test {
     unclean_before_ = unclean_server_exits();
   }
   void TearDown() override {
-    EXPECT_EQ(unclean_server_exits(), unclean_before_) << "a server exited non-zero: sanitizer report or crash";
+    EXPECT_EQ(unclean_server_exits(), unclean_before_)
+        << "a server exited non-zero: sanitizer report or crash";
   }
   int unclean_before_ = 0;
 };
@@ -59,9 +60,9 @@ TEST_F(ServerTest, MissThenHitReturnIdenticalDataMatchingTheDatabase) {
   EXPECT_EQ(data_of(miss), data_of(hit));
 
   // Independently of the server: the same row straight from PostgreSQL.
-  auto row = sql(
-      "SELECT p.name, p.description, p.price::text, c.name FROM products p JOIN categories c "
-      "ON c.id = p.category_id WHERE p.id = 7");
+  auto row =
+      sql("SELECT p.name, p.description, p.price::text, c.name FROM products p JOIN categories c "
+          "ON c.id = p.category_id WHERE p.id = 7");
   ASSERT_EQ(row.size(), 1u);
   auto d = data_of(hit);
   EXPECT_EQ(d.at("id"), 7);
@@ -129,8 +130,9 @@ TEST_F(ServerTest, CountersAddUp) {
   EXPECT_EQ(c.at("keys"), 3);
   EXPECT_EQ(c.at("maxmemory"), 64 * 1024 * 1024);
   EXPECT_EQ(c.at("maxmemory_policy"), "allkeys-lru");
-  for (const char* field : {"keyspace_hits", "keyspace_misses", "hit_rate", "used_memory", "used_memory_human",
-                            "evicted_keys", "expired_keys", "connected_clients", "total_commands_processed"}) {
+  for (const char* field :
+       {"keyspace_hits", "keyspace_misses", "hit_rate", "used_memory", "used_memory_human", "evicted_keys",
+        "expired_keys", "connected_clients", "total_commands_processed"}) {
     EXPECT_TRUE(c.as_object().contains(field)) << field;
   }
 }
@@ -232,6 +234,23 @@ TEST_F(ServerTest, RedisDownServesFromTheDatabaseAndRecovers) {
   EXPECT_EQ(http(server.port(), "GET", "/ready").json().at("cache"), "ok");
 }
 
+TEST_F(ServerTest, SlowRedisTimesOutToTheDatabaseAndTheBreakerOpens) {
+  ServerProcess server({"--redis-timeout-ms", "50"});
+  ASSERT_EQ(http(server.port(), "GET", "/products/9").header("x-cache"), "MISS");
+  // Redis stops answering (but keeps its connections open) for two seconds.
+  ASSERT_EQ(redis({"CLIENT", "PAUSE", "2000", "ALL"}), "OK");
+  for (int i = 0; i < 6; ++i) {
+    auto r = http(server.port(), "GET", "/products/9");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.json().at("source"), "database");
+    EXPECT_EQ(r.json().at("cache"), "unavailable");
+  }
+  redis({"CLIENT", "UNPAUSE"});
+  // Once Redis answers again, the breaker's probe closes it and hits resume.
+  EXPECT_TRUE(
+      eventually([&] { return http(server.port(), "GET", "/products/9").header("x-cache") == "HIT"; }, 10s));
+}
+
 TEST_F(ServerTest, PostgresDownIs503AndRecovers) {
   ServerProcess server({"--db-timeout-ms", "2000"});
   ASSERT_EQ(http(server.port(), "GET", "/products/8?cache=bypass").status, 200);
@@ -243,7 +262,8 @@ TEST_F(ServerTest, PostgresDownIs503AndRecovers) {
   EXPECT_EQ(http(server.port(), "GET", "/health").status, 200);
 
   ASSERT_EQ(backends("start", "pg"), 0);
-  EXPECT_TRUE(eventually([&] { return http(server.port(), "GET", "/products/8?cache=bypass").status == 200; }, 15s));
+  EXPECT_TRUE(
+      eventually([&] { return http(server.port(), "GET", "/products/8?cache=bypass").status == 200; }, 15s));
   EXPECT_EQ(http(server.port(), "GET", "/ready").status, 200);
 }
 
@@ -276,8 +296,8 @@ TEST_F(ServerTest, TheIndexListsEveryEndpointAndTheReadmeDocumentsEachOne) {
   const auto& endpoints = doc.at("endpoints").as_array();
   EXPECT_GE(endpoints.size(), 7u);
   for (const auto& e : endpoints) {
-    const std::string row = "`" + std::string(e.at("method").as_string()) + " " +
-                            std::string(e.at("path").as_string()) + "`";
+    const std::string row =
+        "`" + std::string(e.at("method").as_string()) + " " + std::string(e.at("path").as_string()) + "`";
     EXPECT_NE(readme.find(row), std::string::npos) << row << " is served but not in README.md's API table";
   }
 }

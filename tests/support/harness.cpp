@@ -1,23 +1,23 @@
 #include "support/harness.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
+#include <time.h>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
-#include <time.h>
 
 namespace cachelab::test {
 
@@ -30,8 +30,12 @@ std::string env(const char* name, const std::string& fallback) {
   return v != nullptr && *v != '\0' ? v : fallback;
 }
 
-std::string database_url() { return "postgresql://cachelab@127.0.0.1:" + env("PG_PORT", "54330") + "/cachelab"; }
-std::string redis_url() { return "redis://127.0.0.1:" + env("REDIS_PORT", "63800") + "/0"; }
+std::string database_url() {
+  return "postgresql://cachelab@127.0.0.1:" + env("PG_PORT", "54330") + "/cachelab";
+}
+std::string redis_url() {
+  return "redis://127.0.0.1:" + env("REDIS_PORT", "63800") + "/0";
+}
 
 int backends(const std::string& action, const std::string& which) {
   const std::string cmd = "bash " + env("CACHELAB_BACKENDS") + " " + action + " " + which + " >/dev/null";
@@ -41,9 +45,9 @@ int backends(const std::string& action, const std::string& which) {
 ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {env("CACHELAB_BIN"), "serve",           "--port",         "0",
-                                   "--database-url",    database_url(),    "--redis-url",    redis_url(),
-                                   "--log-level",       "warn",            "--threads",      "2"};
+  std::vector<std::string> args = {env("CACHELAB_BIN"), "serve",        "--port",      "0",
+                                   "--database-url",    database_url(), "--redis-url", redis_url(),
+                                   "--log-level",       "warn",         "--threads",   "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -90,7 +94,9 @@ int ServerProcess::stop(std::chrono::seconds wait) {
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
-    struct timespec ts{0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     nanosleep(&ts, nullptr);
   }
   kill(pid_, SIGKILL);
@@ -103,7 +109,9 @@ namespace {
 std::atomic<int> unclean_exits{0};
 }
 
-int unclean_server_exits() { return unclean_exits.load(); }
+int unclean_server_exits() {
+  return unclean_exits.load();
+}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0 && stop() != 0) {
@@ -112,7 +120,9 @@ ServerProcess::~ServerProcess() {
   }
 }
 
-boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+boost::json::value HttpResponse::json() const {
+  return boost::json::parse(body);
+}
 
 std::string HttpResponse::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -157,7 +167,8 @@ std::optional<std::string> redis(const std::vector<std::string>& argv) {
     args.push_back(a.c_str());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
+  auto* r =
+      static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lens.data()));
   std::optional<std::string> out;
   if (r != nullptr) {
     if (r->type == REDIS_REPLY_INTEGER) out = std::to_string(r->integer);

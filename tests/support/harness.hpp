@@ -64,7 +64,9 @@ bool eventually(F check, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
     if (check()) return true;
-    struct timespec ts{0, 100'000'000};
+    struct timespec ts {
+      0, 100'000'000
+    };
     nanosleep(&ts, nullptr);
   }
   return check();

@@ -1,12 +1,14 @@
 #include "api/params.hpp"
 
-#include <boost/url/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/url/parse.hpp>
 
 namespace cachelab::api {
 namespace {
 
-boost::urls::url_view url(std::string_view s) { return *boost::urls::parse_origin_form(s); }
+boost::urls::url_view url(std::string_view s) {
+  return *boost::urls::parse_origin_form(s);
+}
 
 TEST(Params, IdAcceptsOnlyPositiveDecimalIntegersInRange) {
   EXPECT_EQ(std::get<std::int64_t>(parse_id("1")), 1);

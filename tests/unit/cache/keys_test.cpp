@@ -37,7 +37,8 @@ TEST(RedisUrl, RejectsWhatIsNotARedisUrl) {
 }
 
 TEST(Info, ParsesFieldsAndSkipsSectionHeaders) {
-  auto info = parse_info("# Memory\r\nused_memory:1024\r\nused_memory_human:1.00K\r\n\r\n# Stats\r\nevicted_keys:7\r\n");
+  auto info = parse_info(
+      "# Memory\r\nused_memory:1024\r\nused_memory_human:1.00K\r\n\r\n# Stats\r\nevicted_keys:7\r\n");
   EXPECT_EQ(info.at("used_memory"), "1024");
   EXPECT_EQ(info.at("used_memory_human"), "1.00K");
   EXPECT_EQ(info.at("evicted_keys"), "7");

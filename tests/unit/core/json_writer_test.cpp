@@ -1,7 +1,7 @@
 #include "core/json_writer.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace cachelab {
 namespace {
@@ -16,7 +16,14 @@ TEST(JsonWriter, EscapesWhatRfc8259Requires) {
 TEST(JsonWriter, WritesNestedDocumentsThatParse) {
   std::string out;
   JsonWriter w(out);
-  w.begin_object().field("n", std::int64_t{-3}).key("xs").begin_array().value(1).value("two").null().end_array();
+  w.begin_object()
+      .field("n", std::int64_t{-3})
+      .key("xs")
+      .begin_array()
+      .value(1)
+      .value("two")
+      .null()
+      .end_array();
   w.key("price").raw("19.99").key("ms").number(0.2146, 3).field("ok", true).end_object();
   EXPECT_EQ(out, R"({"n":-3,"xs":[1,"two",null],"price":19.99,"ms":0.215,"ok":true})");
   EXPECT_NO_THROW(boost::json::parse(out));

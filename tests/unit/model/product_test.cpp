@@ -1,13 +1,18 @@
 #include "model/product.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace cachelab::model {
 namespace {
 
 TEST(Product, JsonHasTheApiFieldsWithPriceAsANumber) {
-  Product p{5, "Tea \"Earl\" Grey", "Line1\nLine2", "1234.50", "Grocery", "2024-01-01T00:00:00.000000Z",
+  Product p{5,
+            "Tea \"Earl\" Grey",
+            "Line1\nLine2",
+            "1234.50",
+            "Grocery",
+            "2024-01-01T00:00:00.000000Z",
             "2024-01-02T00:00:00.000000Z"};
   auto j = boost::json::parse(to_json(p)).as_object();
   EXPECT_EQ(j.at("id"), 5);

@@ -2,11 +2,11 @@
 
 #include "api/handlers.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <map>
 
@@ -60,7 +60,8 @@ class FakeCatalog : public db::Catalog {
     ++queries;
     if (down) co_return make_error(ErrorKind::unavailable, "down");
     if (id > 100) co_return std::optional<model::Product>{};
-    co_return std::optional<model::Product>{model::Product{id, "Kettle", "Boils", "19.90", "Home", "t0", "t1"}};
+    co_return std::optional<model::Product>{
+        model::Product{id, "Kettle", "Boils", "19.90", "Home", "t0", "t1"}};
   }
   asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset) override {
     ++queries;
