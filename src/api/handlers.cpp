@@ -53,6 +53,193 @@ awaitable<Response> list_products(service::CatalogService& svc, RequestContext& 
   co_return render_answer(*answer, total.elapsed_ms());
 }
 
+CacheMode mode_of(const Parsed<bool>& bypass) {
+  return std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use;
+}
+
+Response rendered(const Result<service::Answer>& answer, const Stopwatch& total) {
+  if (!answer) return error_response(answer.error());
+  return render_answer(*answer, total.elapsed_ms());
+}
+
+inline constexpr std::int64_t max_top_products = 50;
+
+awaitable<Response> api_categories(service::CatalogService& svc, RequestContext& ctx) {
+  Stopwatch total;
+  auto bypass = bypass_param(ctx.url);
+  if (auto e = error_of(bypass)) co_return param_error(*e);
+  auto answer = co_await svc.categories(mode_of(bypass));
+  co_return rendered(answer, total);
+}
+
+awaitable<Response> api_search(service::CatalogService& svc, RequestContext& ctx) {
+  Stopwatch total;
+  auto q = search_query(ctx.url);
+  if (auto e = error_of(q)) co_return param_error(*e);
+  auto limit = int_param(ctx.url, "limit", 10, 1, max_page_limit);
+  if (auto e = error_of(limit)) co_return param_error(*e);
+  auto offset = int_param(ctx.url, "offset", 0, 0, max_offset);
+  if (auto e = error_of(offset)) co_return param_error(*e);
+  auto bypass = bypass_param(ctx.url);
+  if (auto e = error_of(bypass)) co_return param_error(*e);
+  auto answer = co_await svc.search(std::move(std::get<std::string>(q)),
+                                    static_cast<int>(std::get<std::int64_t>(limit)),
+                                    std::get<std::int64_t>(offset), mode_of(bypass));
+  co_return rendered(answer, total);
+}
+
+awaitable<Response> api_top_products(service::CatalogService& svc, RequestContext& ctx) {
+  Stopwatch total;
+  auto limit = int_param(ctx.url, "limit", 10, 1, max_top_products);
+  if (auto e = error_of(limit)) co_return param_error(*e);
+  auto bypass = bypass_param(ctx.url);
+  if (auto e = error_of(bypass)) co_return param_error(*e);
+  auto answer = co_await svc.top_products(static_cast<int>(std::get<std::int64_t>(limit)), mode_of(bypass));
+  co_return rendered(answer, total);
+}
+
+// One read for /api/compare, resolved from the query string before anything runs.
+struct CompareTarget {
+  std::string endpoint;
+  std::int64_t id = 1;
+  std::string q;
+  std::int64_t limit = 10;
+};
+
+Parsed<CompareTarget> compare_target(boost::urls::url_view url) {
+  CompareTarget t;
+  auto params = url.params();
+  auto it = params.find("endpoint");
+  if (it == params.end()) {
+    return ParamError{"invalid_endpoint",
+                      "endpoint is required: categories, search, top-products or product"};
+  }
+  t.endpoint = (*it).value;
+  if (t.endpoint == "product") {
+    auto id_it = params.find("id");
+    auto id = parse_id(id_it == params.end() ? std::string_view("1") : std::string_view((*id_it).value));
+    if (auto e = error_of(id)) return *e;
+    t.id = std::get<std::int64_t>(id);
+  } else if (t.endpoint == "search") {
+    auto q = search_query(url);
+    if (auto e = error_of(q)) return *e;
+    t.q = std::get<std::string>(q);
+  } else if (t.endpoint == "top-products") {
+    auto limit = int_param(url, "limit", 10, 1, max_top_products);
+    if (auto e = error_of(limit)) return *e;
+    t.limit = std::get<std::int64_t>(limit);
+  } else if (t.endpoint != "categories") {
+    return ParamError{"invalid_endpoint",
+                      "endpoint must be one of: categories, search, top-products, product"};
+  }
+  return t;
+}
+
+awaitable<Result<service::Answer>> read_target(service::CatalogService& svc, const CompareTarget& t,
+                                               CacheMode mode) {
+  Result<service::Answer> answer = make_error(ErrorKind::internal, "no endpoint");
+  if (t.endpoint == "product") {
+    answer = co_await svc.product(t.id, mode);
+  } else if (t.endpoint == "search") {
+    std::string q = t.q;
+    answer = co_await svc.search(std::move(q), 10, 0, mode);
+  } else if (t.endpoint == "top-products") {
+    answer = co_await svc.top_products(static_cast<int>(t.limit), mode);
+  } else {
+    answer = co_await svc.categories(mode);
+  }
+  co_return answer;
+}
+
+// Runs the read straight against PostgreSQL, then through the cache, and reports both timings.
+awaitable<Response> api_compare(service::CatalogService& svc, RequestContext& ctx) {
+  auto target = compare_target(ctx.url);
+  if (auto e = error_of(target)) co_return param_error(*e);
+  const auto& t = std::get<CompareTarget>(target);
+
+  Stopwatch db_time;
+  auto direct = co_await read_target(svc, t, CacheMode::bypass);
+  const double db_ms = db_time.elapsed_ms();
+  if (!direct) co_return error_response(direct.error());
+  Stopwatch cache_time;
+  auto cached = co_await read_target(svc, t, CacheMode::use);
+  const double cache_ms = cache_time.elapsed_ms();
+  if (!cached) co_return error_response(cached.error());
+
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().field("endpoint", t.endpoint);
+  w.key("database")
+      .begin_object()
+      .key("fetch_time_ms")
+      .number(db_ms, 3)
+      .field("source", "database")
+      .end_object();
+  w.key("cache").begin_object().key("fetch_time_ms").number(cache_ms, 3);
+  w.field("source", cached->source == service::Source::cache ? "cache" : "database");
+  if (cached->ttl_ms) w.field("ttl_remaining_s", (*cached->ttl_ms + 999) / 1000);
+  if (cached->cache_unavailable) w.field("cache", "unavailable");
+  w.end_object();
+  w.key("speedup").number(db_ms / std::max(cache_ms, 0.001), 2);
+  w.field("same_data", direct->body == cached->body);
+  w.key("data").raw(cached->body);
+  w.end_object();
+  co_return json_response(http::status::ok, std::move(body));
+}
+
+awaitable<Response> api_stats(service::CatalogService& svc, RequestContext&) {
+  auto stats = co_await svc.cache_stats();
+  if (!stats) co_return error_response(stats.error(), "cache");
+  const auto& a = stats->app;
+  const auto& p = svc.policy();
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("app")
+      .begin_object()
+      .field("hits", a.hits)
+      .field("misses", a.misses)
+      .key("hit_rate")
+      .number(a.hit_rate(), 4)
+      .field("db_queries", a.db_queries)
+      .field("redis_errors", a.redis_errors)
+      .end_object();
+  w.key("redis");
+  if (const auto& r = stats->redis) {
+    w.begin_object()
+        .field("keyspace_hits", r->keyspace_hits)
+        .field("keyspace_misses", r->keyspace_misses)
+        .key("hit_rate")
+        .number(r->hit_rate(), 4)
+        .field("used_memory", r->used_memory)
+        .field("used_memory_human", r->used_memory_human)
+        .field("maxmemory", r->maxmemory)
+        .field("maxmemory_policy", r->maxmemory_policy)
+        .field("evicted_keys", r->evicted_keys)
+        .field("expired_keys", r->expired_keys)
+        .field("keys", r->keys)
+        .end_object();
+  } else {
+    w.null();
+  }
+  auto secs = [](std::chrono::milliseconds ms) { return static_cast<std::int64_t>(ms.count() / 1000); };
+  w.field("cache", stats->redis ? "ok" : "unavailable");
+  w.key("ttl_seconds")
+      .begin_object()
+      .field("product", secs(p.ttl))
+      .field("products", secs(p.products_ttl))
+      .field("categories", secs(p.categories_ttl))
+      .field("search", secs(p.search_ttl))
+      .field("top_products", secs(p.top_products_ttl))
+      .end_object();
+  w.field("db_delay_ms", p.db_delay_ms);
+  if (p.db_delay_ms > 0) {
+    w.field("db_delay_note", "simulated: every database read waits this long first (--db-delay-ms)");
+  }
+  w.end_object();
+  co_return json_response(http::status::ok, std::move(body));
+}
+
 awaitable<Response> cache_stats(service::CatalogService& svc, RequestContext&) {
   auto stats = co_await svc.cache_stats();
   if (!stats) co_return error_response(stats.error(), "cache");
@@ -93,7 +280,12 @@ awaitable<Response> cache_stats(service::CatalogService& svc, RequestContext&) {
   co_return json_response(http::status::ok, std::move(body));
 }
 
-awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext&) {
+// DELETE /cache/clear and POST /api/flush-cache: one implementation. Neither takes a body.
+awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext& ctx) {
+  if (!ctx.request.body().empty()) {
+    co_return error_response(http::status::bad_request, "unexpected_body",
+                             "this endpoint takes no request body");
+  }
   auto cleared = co_await svc.clear_cache();
   if (!cleared) co_return error_response(cleared.error(), "cache");
   co_return json_response(http::status::ok, fmt::format("{{\"cleared_keys\":{}}}", *cleared));
@@ -177,6 +369,23 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc) {
              with(cache_stats));
   router.add(verb::delete_, "/cache/clear", "Delete our keys (SCAN + UNLINK) and reset the app's counters",
              with(clear_cache));
+  router.add(verb::get, "/api/categories",
+             "Per-category product/review counts, average rating, COUNT/AVG/MIN/MAX price (cached)",
+             with(api_categories));
+  router.add(
+      verb::get, "/api/products",
+      "Search names and descriptions: ?q= (1..100 chars) &limit=1..100 &offset= (cached per normalised q)",
+      with(api_search));
+  router.add(verb::get, "/api/top-products",
+             "Top-rated products (>= 5 reviews), ranked overall and within category: ?limit=1..50 (cached)",
+             with(api_top_products));
+  router.add(verb::post, "/api/flush-cache", "Same as DELETE /cache/clear", with(clear_cache));
+  router.add(verb::get, "/api/stats",
+             "App and Redis hit rates, memory, evictions, keys, TTLs, simulated delay", with(api_stats));
+  router.add(
+      verb::get, "/api/compare",
+      "Database vs cache timing: ?endpoint=categories|search|top-products|product (&q=, &id=, &limit=)",
+      with(api_compare));
 }
 
 }  // namespace cachelab::api

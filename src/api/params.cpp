@@ -45,6 +45,63 @@ Parsed<std::int64_t> int_param(boost::urls::url_view url, std::string_view name,
   return *v;
 }
 
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr std::uint32_t min_for_length[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_length[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+Parsed<std::string> search_query(boost::urls::url_view url) {
+  auto raw = find_param(url, "q");
+  const auto bad = [](std::string why) { return ParamError{"invalid_q", std::move(why)}; };
+  if (!raw) return bad("q is required: the text to search for (1 to 100 characters)");
+  if (!valid_utf8(*raw)) return bad("q must be valid UTF-8");
+  std::string out;
+  bool pending_space = false;
+  for (char ch : *raw) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) return bad("q must not contain control characters");
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : ch);
+  }
+  std::size_t chars = 0;
+  for (char ch : out) chars += (static_cast<unsigned char>(ch) & 0xc0) != 0x80;
+  if (chars == 0 || chars > max_query_chars) {
+    return bad(fmt::format("q must be 1 to {} characters after trimming (got {})", max_query_chars, chars));
+  }
+  return out;
+}
+
 Parsed<bool> bypass_param(boost::urls::url_view url) {
   auto raw = find_param(url, "cache");
   if (!raw) return false;

@@ -35,6 +35,16 @@ Parsed<std::int64_t> int_param(boost::urls::url_view url, std::string_view name,
 // ?cache=bypass → true; absent → false; any other value → error.
 Parsed<bool> bypass_param(boost::urls::url_view url);
 
+inline constexpr std::size_t max_query_chars = 100;
+
+// The search query `q`: valid UTF-8 without control characters, trimmed, inner whitespace collapsed to one
+// space, ASCII letters lower-cased, 1..100 characters. Equivalent spellings give the same string, so they
+// share one cache key. Missing, empty, too long, invalid UTF-8 or a NUL → error.
+Parsed<std::string> search_query(boost::urls::url_view url);
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s);
+
 template <class T>
 const ParamError* error_of(const Parsed<T>& p) {
   return std::get_if<ParamError>(&p);

@@ -1,6 +1,7 @@
 #include "app/commands.hpp"
 
 #include "core/log.hpp"
+#include "db/catalog.hpp"
 #include "db/migrate.hpp"
 #include "db/seed.hpp"
 
@@ -29,6 +30,17 @@ int run_migrate(const config::MigrateConfig& c) {
     return 1;
   }
   spdlog::info("event=migrated applied={}", *ran);
+  return 0;
+}
+
+int run_explain(const config::ExplainConfig& c) {
+  if (!init_logging(c.log_level)) return 2;
+  auto plan = db::explain(c.database_url, c.endpoint);
+  if (!plan) {
+    spdlog::error("event=explain_failed detail=\"{}\"", plan.error().message);
+    return 1;
+  }
+  fmt::print("{}", *plan);
   return 0;
 }
 

@@ -9,5 +9,6 @@ namespace cachelab::app {
 int run_serve(const config::ServeConfig& c);
 int run_seed(const config::SeedConfig& c);
 int run_migrate(const config::MigrateConfig& c);
+int run_explain(const config::ExplainConfig& c);
 
 }  // namespace cachelab::app

@@ -20,7 +20,13 @@ int main(int argc, char** argv) {
   auto* migrate_cmd = app.add_subcommand("migrate", "Apply pending SQL migrations");
   config::add_options(*migrate_cmd, migrate);
 
+  config::ExplainConfig explain;
+  auto* explain_cmd = app.add_subcommand(
+      "explain", "EXPLAIN (ANALYZE, BUFFERS) the SQL behind an endpoint, as the server runs it");
+  config::add_options(*explain_cmd, explain);
+
   CLI11_PARSE(app, argc, argv);
+  if (explain_cmd->parsed()) return app::run_explain(explain);
   if (serve_cmd->parsed()) return app::run_serve(serve);
   if (seed_cmd->parsed()) return app::run_seed(seed);
   if (migrate_cmd->parsed()) return app::run_migrate(migrate);

@@ -84,6 +84,15 @@ int run_serve(const config::ServeConfig& c) {
   const int threads = config::io_threads(c);
   const int pool_per_thread = std::max(1, (c.db_pool_size + threads - 1) / threads);
   auto counters = std::make_shared<service::Counters>();
+  const auto seconds = [](int s) { return std::chrono::milliseconds(std::int64_t{s} * 1000); };
+  const service::Policy policy{seconds(c.cache_ttl_seconds),
+                               seconds(config::ttl_or_default(c.products_ttl_seconds, c)),
+                               seconds(config::ttl_or_default(c.categories_ttl_seconds, c)),
+                               seconds(config::ttl_or_default(c.search_ttl_seconds, c)),
+                               seconds(config::ttl_or_default(c.top_products_ttl_seconds, c)),
+                               c.db_delay_ms};
+  if (c.db_delay_ms > 0)
+    spdlog::warn("event=simulated_db_delay ms={} note=\"added to every database read\"", c.db_delay_ms);
   std::vector<Worker> workers(threads);
   std::vector<asio::io_context*> contexts;
   std::vector<http::Handler> handlers;
@@ -92,11 +101,10 @@ int run_serve(const config::ServeConfig& c) {
     auto ex = w.context->get_executor();
     w.redis = cache::RedisConnection::create(
         ex, cache::RedisConnection::Options{*endpoint, std::chrono::milliseconds(c.redis_timeout_ms)});
-    auto catalog =
-        db::make_pg_catalog(ex, db::CatalogOptions{c.database_url, pool_per_thread, c.db_timeout_ms});
-    auto svc = std::make_shared<service::CatalogService>(
-        cache::make_redis_store(w.redis), catalog, counters,
-        service::Policy{std::chrono::milliseconds(std::int64_t{c.cache_ttl_seconds} * 1000)});
+    auto catalog = db::make_pg_catalog(
+        ex, db::CatalogOptions{c.database_url, pool_per_thread, c.db_timeout_ms, c.db_delay_ms});
+    auto svc = std::make_shared<service::CatalogService>(cache::make_redis_store(w.redis), catalog, counters,
+                                                         policy);
     w.router = std::make_shared<api::Router>();
     api::add_routes(*w.router, svc);
     contexts.push_back(w.context.get());

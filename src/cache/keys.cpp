@@ -12,6 +12,18 @@ std::string products_page(int limit, std::int64_t offset) {
   return fmt::format("{}products:limit={}:offset={}", prefix, limit, offset);
 }
 
+std::string categories() {
+  return fmt::format("{}categories", prefix);
+}
+
+std::string search(std::string_view normalised_query, int limit, std::int64_t offset) {
+  return fmt::format("{}search:limit={}:offset={}:q={}", prefix, limit, offset, normalised_query);
+}
+
+std::string top_products(int limit, int min_reviews) {
+  return fmt::format("{}top-products:limit={}:min_reviews={}", prefix, limit, min_reviews);
+}
+
 std::string namespace_pattern() {
   return fmt::format("{}*", prefix);
 }

@@ -16,6 +16,12 @@ inline constexpr std::string_view prefix = "cachelab:v1:";
 std::string product(std::int64_t id);
 // cachelab:v1:products:limit={limit}:offset={offset}
 std::string products_page(int limit, std::int64_t offset);
+// cachelab:v1:categories
+std::string categories();
+// cachelab:v1:search:limit={limit}:offset={offset}:q={normalised query} (the query last: it may hold ':')
+std::string search(std::string_view normalised_query, int limit, std::int64_t offset);
+// cachelab:v1:top-products:limit={limit}:min_reviews={n}
+std::string top_products(int limit, int min_reviews);
 // The SCAN MATCH pattern that covers every key of ours: cachelab:v1:*
 std::string namespace_pattern();
 

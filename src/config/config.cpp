@@ -37,6 +37,22 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("CACHE_TTL_SECONDS")
       ->check(CLI::Range(1, 86400 * 30))
       ->capture_default_str();
+  const auto ttl_flag = [&](const char* flag, const char* env, int& value, const char* what) {
+    app.add_option(flag, value, std::string("TTL of ") + what + ", seconds (0 = --cache-ttl-seconds)")
+        ->envname(env)
+        ->check(CLI::Range(0, 86400 * 30))
+        ->capture_default_str();
+  };
+  ttl_flag("--products-ttl-seconds", "PRODUCTS_TTL_SECONDS", c.products_ttl_seconds, "GET /products pages");
+  ttl_flag("--categories-ttl-seconds", "CATEGORIES_TTL_SECONDS", c.categories_ttl_seconds, "/api/categories");
+  ttl_flag("--search-ttl-seconds", "SEARCH_TTL_SECONDS", c.search_ttl_seconds, "/api/products searches");
+  ttl_flag("--top-products-ttl-seconds", "TOP_PRODUCTS_TTL_SECONDS", c.top_products_ttl_seconds,
+           "/api/top-products");
+  app.add_option("--db-delay-ms", c.db_delay_ms,
+                 "Simulated latency added before every database read (waits on a timer; holds no connection)")
+      ->envname("DB_DELAY_MS")
+      ->check(CLI::Range(0, 60000))
+      ->capture_default_str();
   app.add_option("--db-pool-size", c.db_pool_size, "PostgreSQL connections per process")
       ->envname("DB_POOL_SIZE")
       ->check(CLI::Range(1, 256))
@@ -79,6 +95,13 @@ void add_options(CLI::App& app, SeedConfig& c) {
 
 void add_options(CLI::App& app, MigrateConfig& c) {
   add_common(app, c.database_url, c.log_level);
+}
+
+void add_options(CLI::App& app, ExplainConfig& c) {
+  add_common(app, c.database_url, c.log_level);
+  app.add_option("endpoint", c.endpoint, "product | products | categories | search | top-products")
+      ->check(CLI::IsMember({"product", "products", "categories", "search", "top-products"}))
+      ->capture_default_str();
 }
 
 std::string validate(const ServeConfig& c) {

@@ -20,6 +20,12 @@ struct ServeConfig {
   std::string database_url = default_database_url;
   std::string redis_url = default_redis_url;
   int cache_ttl_seconds = 60;
+  // Per-endpoint TTLs; 0 means "use cache_ttl_seconds".
+  int products_ttl_seconds = 0;
+  int categories_ttl_seconds = 0;
+  int search_ttl_seconds = 0;
+  int top_products_ttl_seconds = 0;
+  int db_delay_ms = 0;         // simulated database latency, added before each read
   int db_pool_size = 4;        // connections per process, shared out across I/O threads
   int db_timeout_ms = 5000;    // deadline for one database query, including the wait for a pooled connection
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
@@ -43,13 +49,25 @@ struct MigrateConfig {
   std::string log_level = "info";
 };
 
+struct ExplainConfig {
+  std::string database_url = default_database_url;
+  std::string endpoint = "categories";
+  std::string log_level = "warn";
+};
+
 // Registers the subcommand's flags, each with its environment variable, on `app`.
 void add_options(CLI::App& app, ServeConfig& c);
 void add_options(CLI::App& app, SeedConfig& c);
 void add_options(CLI::App& app, MigrateConfig& c);
+void add_options(CLI::App& app, ExplainConfig& c);
 
 // Returns an empty string when the configuration is usable, else what is wrong.
 std::string validate(const ServeConfig& c);
+
+// The TTL of an endpoint: its own when set, else cache_ttl_seconds.
+inline int ttl_or_default(int own, const ServeConfig& c) {
+  return own > 0 ? own : c.cache_ttl_seconds;
+}
 
 // The effective number of I/O threads (threads == 0 means one per core).
 int io_threads(const ServeConfig& c);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "model/catalog.hpp"
 #include "model/product.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -13,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace cachelab::db {
 
@@ -23,6 +26,14 @@ class Catalog {
   // One round trip: the page and the total count go out together in a libpq pipeline.
   virtual boost::asio::awaitable<Result<model::ProductPage>> products_page(int limit,
                                                                            std::int64_t offset) = 0;
+  // One row per category: product and review counts, average rating, COUNT/AVG/MIN/MAX of price.
+  virtual boost::asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() = 0;
+  // Case-insensitive substring search over name + description; every character of `query` is literal.
+  // The page and the total go out in one pipeline.
+  virtual boost::asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
+                                                                   std::int64_t offset) = 0;
+  // Products with at least `min_reviews` reviews, ranked by average rating (window functions).
+  virtual boost::asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) = 0;
   // SELECT 1 through the pool: is PostgreSQL answering?
   virtual boost::asio::awaitable<Result<void>> ping() = 0;
 };
@@ -31,7 +42,25 @@ struct CatalogOptions {
   std::string conninfo;
   int pool_size = 2;      // connections for this I/O thread
   int timeout_ms = 5000;  // per call, including the wait for a free connection
+  int delay_ms = 0;       // simulated latency added before each read (holds no connection while it waits)
 };
+
+// The statements behind each endpoint, with sample parameters, for EXPLAIN (`cachelab explain`).
+struct ExplainableQuery {
+  const char* endpoint;  // "product", "products", "categories", "search", "top-products"
+  const char* sql;
+  std::vector<std::string> sample_params;
+};
+const std::vector<ExplainableQuery>& explainable_queries();
+
+// Runs EXPLAIN (ANALYZE, BUFFERS) on `endpoint`'s statements with a blocking connection (command-line only).
+Result<std::string> explain(const std::string& conninfo, const std::string& endpoint);
+
+// '%' + query with \, % and _ escaped + '%': an ILIKE pattern that matches `query` literally.
+std::string literal_ilike_pattern(std::string_view query);
+
+// The minimum number of reviews a product needs to be ranked in top products.
+inline constexpr int top_products_min_reviews = 5;
 
 // One per I/O thread; the returned object must only be used from `ex`.
 std::shared_ptr<Catalog> make_pg_catalog(boost::asio::any_io_executor ex, CatalogOptions options);

@@ -2,6 +2,9 @@
 #include "db/catalog.hpp"
 #include "db/pg_pool.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <charconv>
 
 namespace cachelab::db {
@@ -13,6 +16,62 @@ namespace {
   "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
   "to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
+// Reviews are aggregated per product first, so joining them cannot multiply the price aggregates.
+constexpr const char* category_stats_sql = R"sql(
+WITH per_product AS (
+  SELECT product_id, count(*) AS reviews, sum(rating) AS rating_sum
+  FROM reviews GROUP BY product_id
+)
+SELECT c.id, c.name,
+       count(p.id) AS product_count,
+       coalesce(sum(pp.reviews), 0) AS review_count,
+       round(sum(pp.rating_sum)::numeric / nullif(sum(pp.reviews), 0), 2)::text AS avg_rating,
+       round(avg(p.price), 2)::text AS price_avg,
+       min(p.price)::text AS price_min,
+       max(p.price)::text AS price_max
+FROM categories c
+LEFT JOIN products p ON p.category_id = c.id
+LEFT JOIN per_product pp ON pp.product_id = p.id
+GROUP BY c.id, c.name
+ORDER BY c.name)sql";
+
+// $1 the query (for ranking), $2 its literal ILIKE pattern. Name matches rank first, then trigram similarity.
+constexpr const char* search_page_sql = R"sql(
+SELECT p.id, p.name, p.description, p.price::text, c.name,
+       round(similarity(p.name, $1)::numeric, 3)::text AS score
+FROM products p JOIN categories c ON c.id = p.category_id
+WHERE (p.name || ' ' || p.description) ILIKE $2
+ORDER BY (p.name ILIKE $2) DESC, similarity(p.name, $1) DESC, p.id
+LIMIT $3 OFFSET $4)sql";
+
+constexpr const char* search_count_sql = R"sql(
+SELECT count(*) FROM products p WHERE (p.name || ' ' || p.description) ILIKE $1)sql";
+
+// rank() over everything and within each category; ties in rating are broken by review count.
+constexpr const char* top_products_sql = R"sql(
+WITH rated AS (
+  SELECT product_id, count(*) AS review_count, avg(rating) AS avg_rating
+  FROM reviews GROUP BY product_id HAVING count(*) >= $2
+), ranked AS (
+  SELECT p.id, p.name, p.price, c.name AS category, r.review_count, r.avg_rating,
+         rank() OVER (ORDER BY r.avg_rating DESC, r.review_count DESC) AS rank,
+         rank() OVER (PARTITION BY p.category_id ORDER BY r.avg_rating DESC, r.review_count DESC) AS category_rank
+  FROM rated r JOIN products p ON p.id = r.product_id JOIN categories c ON c.id = p.category_id
+)
+SELECT id, name, price::text, category, review_count, round(avg_rating, 2)::text, rank, category_rank
+FROM ranked ORDER BY rank, id LIMIT $1)sql";
+
+std::int64_t to_i64(std::string_view s) {
+  std::int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// NULL (e.g. the average price of a category with no products) becomes JSON null.
+std::string number_or_null(const PgResult& r, int row, int col) {
+  return r.is_null(row, col) ? std::string("null") : std::string(r.get(row, col));
+}
+
 const std::vector<Statement>& statements() {
   static const std::vector<Statement> all = {
       {"product_by_id", "SELECT " CACHELAB_PRODUCT_COLUMNS
@@ -21,6 +80,10 @@ const std::vector<Statement>& statements() {
        "SELECT " CACHELAB_PRODUCT_COLUMNS " FROM products p JOIN categories c ON c.id = p.category_id"
        " ORDER BY p.id LIMIT $1 OFFSET $2"},
       {"products_count", "SELECT count(*) FROM products"},
+      {"category_stats", category_stats_sql},
+      {"search_page", search_page_sql},
+      {"search_count", search_count_sql},
+      {"top_products", top_products_sql},
       {"ping", "SELECT 1"},
   };
   return all;
@@ -42,7 +105,9 @@ model::Product product_from_row(const PgResult& r, int row) {
 class PgCatalog final : public Catalog {
  public:
   PgCatalog(asio::any_io_executor ex, CatalogOptions options)
-      : timeout_(std::chrono::milliseconds(options.timeout_ms)),
+      : ex_(ex),
+        timeout_(std::chrono::milliseconds(options.timeout_ms)),
+        delay_(std::chrono::milliseconds(options.delay_ms)),
         pool_(PgPool::create(
             ex, PoolOptions{options.conninfo, options.pool_size, options.timeout_ms, statements()})) {}
 
@@ -70,6 +135,60 @@ class PgCatalog final : public Catalog {
     co_return page;
   }
 
+  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() override {
+    Query q{"category_stats", {}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    const auto& r = (*results)[0];
+    std::vector<model::CategoryStats> out;
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back(model::CategoryStats{to_i64(r.get(i, 0)), std::string(r.get(i, 1)), to_i64(r.get(i, 2)),
+                                         to_i64(r.get(i, 3)), number_or_null(r, i, 4),
+                                         number_or_null(r, i, 5), number_or_null(r, i, 6),
+                                         number_or_null(r, i, 7)});
+    }
+    co_return out;
+  }
+
+  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
+                                                    std::int64_t offset) override {
+    auto pattern = literal_ilike_pattern(query);
+    Query qs[] = {
+        {"search_page", {std::string(query), pattern, std::to_string(limit), std::to_string(offset)}},
+        {"search_count", {pattern}}};
+    auto results = co_await run(qs);
+    if (!results) co_return results.error();
+    model::SearchPage page;
+    page.query = std::string(query);
+    page.limit = limit;
+    page.offset = offset;
+    const auto& r = (*results)[0];
+    for (int i = 0; i < r.rows(); ++i) {
+      page.items.push_back(model::SearchHit{to_i64(r.get(i, 0)), std::string(r.get(i, 1)),
+                                            std::string(r.get(i, 2)), std::string(r.get(i, 3)),
+                                            std::string(r.get(i, 4)), std::string(r.get(i, 5))});
+    }
+    page.total = to_i64((*results)[1].get(0, 0));
+    co_return page;
+  }
+
+  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) override {
+    Query q{"top_products", {std::to_string(limit), std::to_string(min_reviews)}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    const auto& r = (*results)[0];
+    model::TopProducts top;
+    top.limit = limit;
+    top.min_reviews = min_reviews;
+    for (int i = 0; i < r.rows(); ++i) {
+      top.items.push_back(model::TopProduct{
+          to_i64(r.get(i, 0)), std::string(r.get(i, 1)), std::string(r.get(i, 2)), std::string(r.get(i, 3)),
+          to_i64(r.get(i, 4)), std::string(r.get(i, 5)), to_i64(r.get(i, 6)), to_i64(r.get(i, 7))});
+    }
+    co_return top;
+  }
+
   asio::awaitable<Result<void>> ping() override {
     Query q{"ping", {}};
     auto results = co_await run({&q, 1});
@@ -79,17 +198,53 @@ class PgCatalog final : public Catalog {
 
  private:
   asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries) {
+    if (delay_.count() > 0) {
+      // Simulated remote/loaded database: wait on a timer before taking a connection, so the wait
+      // holds neither an I/O thread nor a pooled connection.
+      asio::steady_timer delay(ex_, delay_);
+      co_await delay.async_wait(asio::use_awaitable);
+    }
     const auto deadline = Clock::now() + timeout_;
     auto lease = co_await pool_->acquire(deadline);
     if (!lease) co_return lease.error();
     co_return co_await (*lease)->run(queries, deadline);
   }
 
+  asio::any_io_executor ex_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds delay_;
   std::shared_ptr<PgPool> pool_;
 };
 
 }  // namespace
+
+std::string literal_ilike_pattern(std::string_view query) {
+  std::string out = "%";
+  for (char c : query) {
+    if (c == '\\' || c == '%' || c == '_') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('%');
+  return out;
+}
+
+const std::vector<ExplainableQuery>& explainable_queries() {
+  static const std::vector<ExplainableQuery> all = {
+      {"product",
+       "SELECT " CACHELAB_PRODUCT_COLUMNS
+       " FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1",
+       {"1"}},
+      {"products",
+       "SELECT " CACHELAB_PRODUCT_COLUMNS
+       " FROM products p JOIN categories c ON c.id = p.category_id ORDER BY p.id LIMIT $1 OFFSET $2",
+       {"10", "0"}},
+      {"categories", category_stats_sql, {}},
+      {"search", search_page_sql, {"coffee", literal_ilike_pattern("coffee"), "10", "0"}},
+      {"search", search_count_sql, {literal_ilike_pattern("coffee")}},
+      {"top-products", top_products_sql, {"10", std::to_string(top_products_min_reviews)}},
+  };
+  return all;
+}
 
 std::shared_ptr<Catalog> make_pg_catalog(asio::any_io_executor ex, CatalogOptions options) {
   return std::make_shared<PgCatalog>(ex, std::move(options));

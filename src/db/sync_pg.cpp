@@ -46,6 +46,24 @@ Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql) {
   return rows;
 }
 
+Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql,
+                                               const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  std::unique_ptr<PGresult, void (*)(PGresult*)> res(
+      PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                   nullptr, 0),
+      PQclear);
+  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
+    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())));
+  }
+  std::vector<Row> rows(PQntuples(res.get()));
+  for (int r = 0; r < PQntuples(res.get()); ++r) {
+    for (int c = 0; c < PQnfields(res.get()); ++c) rows[r].emplace_back(PQgetvalue(res.get(), r, c));
+  }
+  return rows;
+}
+
 Result<void> SyncPg::copy_begin(const std::string& copy_sql) {
   std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(conn_.get(), copy_sql.c_str()), PQclear);
   if (PQresultStatus(res.get()) != PGRES_COPY_IN) {

@@ -22,6 +22,8 @@ class SyncPg {
   Result<void> exec(const std::string& sql);
   // Runs one statement and returns its rows as text (NULL becomes "").
   Result<std::vector<Row>> query(const std::string& sql);
+  // One statement with text parameters $1..$n.
+  Result<std::vector<Row>> query(const std::string& sql, const std::vector<std::string>& params);
   // COPY ... FROM STDIN, in chunks: begin, put any number of times, end.
   Result<void> copy_begin(const std::string& copy_sql);
   Result<void> copy_put(const std::string& data);

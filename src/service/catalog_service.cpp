@@ -38,8 +38,9 @@ CatalogService::CatalogService(std::shared_ptr<cache::Store> cache, std::shared_
 //   3. A Redis failure counts as a miss and marks the answer "cache unavailable"; the request carries on.
 //   4. Miss → load from PostgreSQL, serialise once, SET with the TTL (skipped when Redis just failed),
 //      return. The SET is awaited so that, once the client has its answer, the next read is a hit.
-boost::asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, CacheMode mode,
-                                                                    Loader load) {
+boost::asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key,
+                                                                    std::chrono::milliseconds ttl,
+                                                                    CacheMode mode, Loader load) {
   Answer answer;
   if (mode == CacheMode::bypass) {
     answer.bypassed = true;
@@ -70,7 +71,7 @@ boost::asio::awaitable<Result<Answer>> CatalogService::read_through(std::string 
 
   if (mode == CacheMode::use && !answer.cache_unavailable) {
     Stopwatch redis_time;
-    auto stored = co_await cache_->set(key, answer.body, policy_.ttl);
+    auto stored = co_await cache_->set(key, answer.body, ttl);
     answer.timings.redis_ms += redis_time.elapsed_ms();
     if (!stored) {
       counters_->redis_error();
@@ -91,7 +92,7 @@ boost::asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, 
     co_return model::to_json(**row);
   };
   auto key = cache::keys::product(id);
-  auto answer = co_await read_through(std::move(key), mode, std::move(load));
+  auto answer = co_await read_through(std::move(key), policy_.ttl, mode, std::move(load));
   co_return answer;
 }
 
@@ -103,7 +104,42 @@ boost::asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::
     co_return model::to_json(*page);
   };
   auto key = cache::keys::products_page(limit, offset);
-  auto answer = co_await read_through(std::move(key), mode, std::move(load));
+  auto answer = co_await read_through(std::move(key), policy_.products_ttl, mode, std::move(load));
+  co_return answer;
+}
+
+boost::asio::awaitable<Result<Answer>> CatalogService::categories(CacheMode mode) {
+  Loader load = [db = db_]() -> boost::asio::awaitable<Result<std::string>> {
+    auto stats = co_await db->category_stats();
+    if (!stats) co_return stats.error();
+    co_return model::to_json(*stats);
+  };
+  auto key = cache::keys::categories();
+  auto answer = co_await read_through(std::move(key), policy_.categories_ttl, mode, std::move(load));
+  co_return answer;
+}
+
+boost::asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int limit,
+                                                              std::int64_t offset, CacheMode mode) {
+  auto key = cache::keys::search(query, limit, offset);
+  Loader load = [db = db_, query = std::move(query), limit,
+                 offset]() -> boost::asio::awaitable<Result<std::string>> {
+    auto page = co_await db->search(query, limit, offset);
+    if (!page) co_return page.error();
+    co_return model::to_json(*page);
+  };
+  auto answer = co_await read_through(std::move(key), policy_.search_ttl, mode, std::move(load));
+  co_return answer;
+}
+
+boost::asio::awaitable<Result<Answer>> CatalogService::top_products(int limit, CacheMode mode) {
+  Loader load = [db = db_, limit]() -> boost::asio::awaitable<Result<std::string>> {
+    auto top = co_await db->top_products(limit, db::top_products_min_reviews);
+    if (!top) co_return top.error();
+    co_return model::to_json(*top);
+  };
+  auto key = cache::keys::top_products(limit, db::top_products_min_reviews);
+  auto answer = co_await read_through(std::move(key), policy_.top_products_ttl, mode, std::move(load));
   co_return answer;
 }
 

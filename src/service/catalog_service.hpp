@@ -58,8 +58,14 @@ struct Readiness {
   bool cache = false;
 };
 
+// How long each kind of answer stays cached (per endpoint; all default to --cache-ttl-seconds).
 struct Policy {
-  std::chrono::milliseconds ttl{60'000};
+  std::chrono::milliseconds ttl{60'000};  // GET /products/{id}
+  std::chrono::milliseconds products_ttl{60'000};
+  std::chrono::milliseconds categories_ttl{60'000};
+  std::chrono::milliseconds search_ttl{60'000};
+  std::chrono::milliseconds top_products_ttl{60'000};
+  int db_delay_ms = 0;  // reported by /api/stats so nobody mistakes it for real cost
 };
 
 class CatalogService {
@@ -69,6 +75,11 @@ class CatalogService {
 
   boost::asio::awaitable<Result<Answer>> product(std::int64_t id, CacheMode mode);
   boost::asio::awaitable<Result<Answer>> products(int limit, std::int64_t offset, CacheMode mode);
+  boost::asio::awaitable<Result<Answer>> categories(CacheMode mode);
+  // `query` must already be normalised (api/params): equivalent searches then share one key.
+  boost::asio::awaitable<Result<Answer>> search(std::string query, int limit, std::int64_t offset,
+                                                CacheMode mode);
+  boost::asio::awaitable<Result<Answer>> top_products(int limit, CacheMode mode);
   boost::asio::awaitable<Result<CacheStats>> cache_stats();
   // Deletes our namespace (SCAN + UNLINK) and resets the app's counters; returns how many keys went.
   boost::asio::awaitable<Result<std::int64_t>> clear_cache();
@@ -79,7 +90,8 @@ class CatalogService {
  private:
   // Loads the data from PostgreSQL and serialises it; not_found when there is nothing to return.
   using Loader = std::function<boost::asio::awaitable<Result<std::string>>()>;
-  boost::asio::awaitable<Result<Answer>> read_through(std::string key, CacheMode mode, Loader load);
+  boost::asio::awaitable<Result<Answer>> read_through(std::string key, std::chrono::milliseconds ttl,
+                                                      CacheMode mode, Loader load);
 
   std::shared_ptr<cache::Store> cache_;
   std::shared_ptr<db::Catalog> db_;

@@ -71,6 +71,22 @@ class FakeCatalog : public db::Catalog {
     page.total = 100;
     co_return page;
   }
+  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() override {
+    ++queries;
+    co_return std::vector<model::CategoryStats>{{1, "Books", 2, 3, "4.50", "10.00", "5.00", "15.00"}};
+  }
+  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
+                                                    std::int64_t offset) override {
+    ++queries;
+    last_query = std::string(query);
+    co_return model::SearchPage{std::string(query), {}, 0, limit, offset};
+  }
+  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) override {
+    ++queries;
+    co_return model::TopProducts{{}, min_reviews, limit};
+  }
+  std::string last_query;
+
   asio::awaitable<Result<void>> ping() override {
     if (down) co_return make_error(ErrorKind::unavailable, "down");
     co_return Result<void>{};
@@ -164,6 +180,22 @@ TEST_F(Fixture, StatsReportRedisAndAppCountersAndSurviveRedisDown) {
   ASSERT_TRUE(down);
   EXPECT_FALSE(down->redis);
   EXPECT_EQ(down->app.misses, 1);
+}
+
+TEST_F(Fixture, EachEndpointHasItsOwnKeyAndTtl) {
+  Policy p;
+  p.categories_ttl = std::chrono::milliseconds(5000);
+  p.search_ttl = std::chrono::milliseconds(7000);
+  CatalogService custom{store, db, counters, p};
+  ASSERT_TRUE(run(custom.categories(CacheMode::use)));
+  ASSERT_TRUE(run(custom.search("coffee", 10, 0, CacheMode::use)));
+  ASSERT_TRUE(run(custom.top_products(5, CacheMode::use)));
+  EXPECT_EQ(store->data.at("cachelab:v1:categories").second, 5000);
+  EXPECT_EQ(store->data.at("cachelab:v1:search:limit=10:offset=0:q=coffee").second, 7000);
+  EXPECT_EQ(store->data.at("cachelab:v1:top-products:limit=5:min_reviews=5").second, 60000);
+  EXPECT_EQ(db->last_query, "coffee");
+  ASSERT_TRUE(run(custom.categories(CacheMode::use)));
+  EXPECT_EQ(db->queries, 3);  // the second categories read was a hit
 }
 
 TEST(RenderAnswer, SplicesSourceTimingAndTtlIntoTheStoredObject) {
