@@ -4,6 +4,7 @@
 # run as the unprivileged users Debian's packages create (postgres, redis).
 #
 #   scripts/backends.sh start|stop|status [all|pg|redis]
+#   scripts/backends.sh createdb NAME      (another database in the private PostgreSQL, e.g. for scale 100)
 #
 # Environment: CACHELAB_STATE_DIR (.cachelab), PG_PORT (54320), REDIS_PORT (63790),
 #              REDIS_MAXMEMORY (64mb), REDIS_POLICY (allkeys-lru).
@@ -107,10 +108,18 @@ case "$action" in
     [[ $which == all || $which == redis ]] && stop_redis
     [[ $which == all || $which == pg ]] && stop_pg
     ;;
+  createdb)
+    start_pg >/dev/null
+    if ! psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$which'" | grep -q 1; then
+      psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -qc "CREATE DATABASE \"$which\"" >/dev/null
+    fi
+    echo "postgresql: database $which ready on 127.0.0.1:$PG_PORT"
+    ;;
   status)
     pg_running && echo "postgresql: running on 127.0.0.1:$PG_PORT" || echo "postgresql: stopped"
     redis_running && echo "redis: running on 127.0.0.1:$REDIS_PORT" || echo "redis: stopped"
     ;;
-  *) echo "usage: $0 start|stop|status [all|pg|redis]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status [all|pg|redis] | createdb NAME" >&2; exit 2 ;;
 esac
 exit 0
