@@ -17,13 +17,21 @@ Response param_error(const ParamError& e) {
   return error_response(http::status::bad_request, e.code, e.message);
 }
 
+// RFC 9211: hit (with ttl), or fwd=miss|bypass, plus `stored` when we cached the answer and `collapsed` when
+// this request waited for another one's load instead of querying.
 std::string cache_status(const service::Answer& a) {
+  std::string s;
   if (a.source == service::Source::cache) {
-    return fmt::format("cachelab; hit; ttl={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
+    s = fmt::format("cachelab; hit; ttl={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
+  } else if (a.bypassed) {
+    s = "cachelab; fwd=bypass";
+  } else {
+    s = "cachelab; fwd=miss";
+    if (a.stored) s += "; stored";
+    if (a.cache_unavailable) s += "; detail=unavailable";
   }
-  if (a.bypassed) return "cachelab; fwd=bypass";
-  if (a.cache_unavailable) return "cachelab; fwd=miss; detail=unavailable";
-  return "cachelab; fwd=miss; stored";
+  if (a.collapsed) s += "; collapsed";
+  return s;
 }
 
 awaitable<Response> get_product(service::CatalogService& svc, RequestContext& ctx) {
@@ -32,10 +40,10 @@ awaitable<Response> get_product(service::CatalogService& svc, RequestContext& ct
   if (auto e = error_of(id)) co_return param_error(*e);
   auto bypass = bypass_param(ctx.url);
   if (auto e = error_of(bypass)) co_return param_error(*e);
-  auto answer = co_await svc.product(std::get<std::int64_t>(id),
-                                     std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use);
+  const auto product_id = std::get<std::int64_t>(id);
+  auto answer = co_await svc.product(product_id, std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use);
   if (!answer) co_return error_response(answer.error());
-  co_return render_answer(*answer, total.elapsed_ms());
+  co_return render_answer(*answer, total.elapsed_ms(), fmt::format("product {} does not exist", product_id));
 }
 
 awaitable<Response> list_products(service::CatalogService& svc, RequestContext& ctx) {
@@ -161,6 +169,7 @@ awaitable<Response> api_compare(service::CatalogService& svc, RequestContext& ct
   auto direct = co_await read_target(svc, t, CacheMode::bypass);
   const double db_ms = db_time.elapsed_ms();
   if (!direct) co_return error_response(direct.error());
+  if (direct->not_found) co_return error_response(http::status::not_found, "not_found", "no such product");
   Stopwatch cache_time;
   auto cached = co_await read_target(svc, t, CacheMode::use);
   const double cache_ms = cache_time.elapsed_ms();
@@ -203,6 +212,10 @@ awaitable<Response> api_stats(service::CatalogService& svc, RequestContext&) {
       .number(a.hit_rate(), 4)
       .field("db_queries", a.db_queries)
       .field("redis_errors", a.redis_errors)
+      .field("stampede_suppressed", a.stampede_suppressed)
+      .field("lease_waits", a.lease_waits)
+      .field("invalidations", a.invalidations)
+      .field("invalidations_pending", a.invalidations_pending)
       .end_object();
   w.key("redis");
   if (const auto& r = stats->redis) {
@@ -232,6 +245,33 @@ awaitable<Response> api_stats(service::CatalogService& svc, RequestContext&) {
       .field("search", secs(p.search_ttl))
       .field("top_products", secs(p.top_products_ttl))
       .end_object();
+  w.key("policy")
+      .begin_object()
+      .field("write_policy",
+             p.write_policy == service::WritePolicy::write_through ? "write-through" : "invalidate")
+      .key("ttl_jitter")
+      .number(p.ttl_jitter, 2)
+      .field("negative_ttl_seconds", secs(p.negative_ttl))
+      .field("lease_ms", static_cast<std::int64_t>(p.lease_ttl.count()))
+      .end_object();
+  w.key("ttl_distribution");
+  if (auto h = co_await svc.ttl_histogram()) {
+    w.begin_array();
+    std::int64_t lower = 0;
+    for (std::size_t i = 0; i < h->counts.size(); ++i) {
+      w.begin_object().field("from_s", lower / 1000);
+      if (i < h->upper_edges_ms.size()) {
+        w.field("to_s", h->upper_edges_ms[i] / 1000);
+        lower = h->upper_edges_ms[i];
+      } else {
+        w.key("to_s").null();
+      }
+      w.field("keys", h->counts[i]).end_object();
+    }
+    w.end_array();
+  } else {
+    w.null();
+  }
   w.field("db_delay_ms", p.db_delay_ms);
   if (p.db_delay_ms > 0) {
     w.field("db_delay_note", "simulated: every database read waits this long first (--db-delay-ms)");
@@ -281,7 +321,9 @@ awaitable<Response> cache_stats(service::CatalogService& svc, RequestContext&) {
 }
 
 // DELETE /cache/clear and POST /api/flush-cache: one implementation. Neither takes a body.
-awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext& ctx) {
+awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext& ctx,
+                                const ApiOptions& options) {
+  if (auto denied = deny_unless_admin(ctx, options)) co_return std::move(*denied);
   if (!ctx.request.body().empty()) {
     co_return error_response(http::status::bad_request, "unexpected_body",
                              "this endpoint takes no request body");
@@ -331,8 +373,19 @@ awaitable<Response> index(const Router& router, RequestContext&) {
 
 }  // namespace
 
-Response render_answer(const service::Answer& a, double fetch_time_ms) {
+Response render_answer(const service::Answer& a, double fetch_time_ms, std::string_view not_found_message) {
   const bool hit = a.source == service::Source::cache;
+  auto set_cache_headers = [&](Response& res) {
+    res.set("X-Cache", hit ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
+    res.set("Cache-Status", cache_status(a));
+    res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}",
+                                         a.timings.redis_ms, a.timings.db_ms, fetch_time_ms));
+  };
+  if (a.not_found) {
+    auto res = error_response(http::status::not_found, "not_found", not_found_message);
+    set_cache_headers(res);
+    return res;
+  }
   std::string body;
   body.reserve(a.body.size() + 96);
   // The stored value is a JSON object; splice our fields in before its closing brace instead of parsing it.
@@ -353,9 +406,10 @@ Response render_answer(const service::Answer& a, double fetch_time_ms) {
   return res;
 }
 
-void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc) {
+void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc, const ApiOptions& options) {
   using http::verb;
   auto with = [svc](auto fn) { return [svc, fn](RequestContext& ctx) { return fn(*svc, ctx); }; };
+  auto clear = [svc, options](RequestContext& ctx) { return clear_cache(*svc, ctx, options); };
   router.add(verb::get, "/", "This list of endpoints",
              [&router](RequestContext& ctx) { return index(router, ctx); });
   router.add(verb::get, "/health", "Liveness: answers without touching any backend", health);
@@ -367,8 +421,8 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc) {
              with(get_product));
   router.add(verb::get, "/cache/stats", "Redis's counters and the app's own hit/miss counters",
              with(cache_stats));
-  router.add(verb::delete_, "/cache/clear", "Delete our keys (SCAN + UNLINK) and reset the app's counters",
-             with(clear_cache));
+  router.add(verb::delete_, "/cache/clear",
+             "Delete our keys (SCAN + UNLINK) and reset the app's counters (admin)", clear);
   router.add(verb::get, "/api/categories",
              "Per-category product/review counts, average rating, COUNT/AVG/MIN/MAX price (cached)",
              with(api_categories));
@@ -379,13 +433,14 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc) {
   router.add(verb::get, "/api/top-products",
              "Top-rated products (>= 5 reviews), ranked overall and within category: ?limit=1..50 (cached)",
              with(api_top_products));
-  router.add(verb::post, "/api/flush-cache", "Same as DELETE /cache/clear", with(clear_cache));
+  router.add(verb::post, "/api/flush-cache", "Same as DELETE /cache/clear (admin)", clear);
   router.add(verb::get, "/api/stats",
              "App and Redis hit rates, memory, evictions, keys, TTLs, simulated delay", with(api_stats));
   router.add(
       verb::get, "/api/compare",
       "Database vs cache timing: ?endpoint=categories|search|top-products|product (&q=, &id=, &limit=)",
       with(api_compare));
+  add_write_routes(router, svc, options);
 }
 
 }  // namespace cachelab::api

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "api/router.hpp"
+#include "api/writes.hpp"
 #include "service/catalog_service.hpp"
 
 #include <memory>
@@ -11,10 +12,13 @@
 namespace cachelab::api {
 
 // Registers every endpoint on `router`, served by `service`.
-void add_routes(Router& router, std::shared_ptr<service::CatalogService> service);
+void add_routes(Router& router, std::shared_ptr<service::CatalogService> service,
+                const ApiOptions& options = {});
 
 // Renders a read's answer: the stored JSON object with source, fetch_time_ms (and ttl_remaining_s on a hit)
 // spliced in before its closing brace, plus X-Cache, Cache-Status and Server-Timing.
-Response render_answer(const service::Answer& answer, double fetch_time_ms);
+// A not-found answer (possibly a cached "not found") becomes a 404 carrying the same cache headers.
+Response render_answer(const service::Answer& answer, double fetch_time_ms,
+                       std::string_view not_found_message = "not found");
 
 }  // namespace cachelab::api

@@ -35,7 +35,7 @@ bool match_pattern(std::string_view pattern, const std::vector<std::string>& seg
   return true;
 }
 
-boost::asio::awaitable<Response> Router::dispatch(const Request& request) const {
+boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller caller) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
     co_return error_response(http::status::bad_request, "invalid_target",
@@ -47,7 +47,7 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request) const 
 
   std::string allow;
   for (const auto& route : routes_) {
-    RequestContext ctx{request, *target, {}};
+    RequestContext ctx{request, caller, *target, {}};
     if (!match_pattern(route.pattern, segments, &ctx.path_params)) continue;
     if (route.method == request.method()) co_return co_await route.handler(ctx);
     if (!allow.empty()) allow += ", ";

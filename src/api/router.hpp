@@ -17,8 +17,15 @@
 
 namespace cachelab::api {
 
+// Who is calling, as the transport saw it.
+struct Caller {
+  std::string address;
+  bool loopback = false;
+};
+
 struct RequestContext {
   const Request& request;
+  const Caller& caller;
   boost::urls::url_view url;
   std::vector<std::pair<std::string, std::string>> path_params;
 
@@ -37,7 +44,8 @@ struct Route {
 class Router {
  public:
   void add(http::verb method, std::string pattern, std::string summary, Handler handler);
-  boost::asio::awaitable<Response> dispatch(const Request& request) const;
+  boost::asio::awaitable<Response> dispatch(const Request& request,
+                                            Caller caller = {"127.0.0.1", true}) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:

@@ -90,7 +90,23 @@ int run_serve(const config::ServeConfig& c) {
                                seconds(config::ttl_or_default(c.categories_ttl_seconds, c)),
                                seconds(config::ttl_or_default(c.search_ttl_seconds, c)),
                                seconds(config::ttl_or_default(c.top_products_ttl_seconds, c)),
+                               std::chrono::milliseconds(std::int64_t{c.negative_ttl_seconds} * 1000),
+                               c.ttl_jitter,
+                               std::chrono::milliseconds(3000),
+                               std::chrono::milliseconds(10),
+                               c.write_policy == "write-through" ? service::WritePolicy::write_through
+                                                                 : service::WritePolicy::invalidate,
+                               std::chrono::milliseconds(500),
                                c.db_delay_ms};
+  if (c.admin_token.empty()) {
+    spdlog::warn(
+        "event=admin_open note=\"ADMIN_TOKEN is not set: writes, flushes and demos are accepted from "
+        "loopback "
+        "clients only\"");
+  } else {
+    spdlog::info(
+        "event=admin_token note=\"writes, flushes and demos need Authorization: Bearer <ADMIN_TOKEN>\"");
+  }
   if (c.db_delay_ms > 0)
     spdlog::warn("event=simulated_db_delay ms={} note=\"added to every database read\"", c.db_delay_ms);
   std::vector<Worker> workers(threads);
@@ -103,12 +119,14 @@ int run_serve(const config::ServeConfig& c) {
         ex, cache::RedisConnection::Options{*endpoint, std::chrono::milliseconds(c.redis_timeout_ms)});
     auto catalog = db::make_pg_catalog(
         ex, db::CatalogOptions{c.database_url, pool_per_thread, c.db_timeout_ms, c.db_delay_ms});
-    auto svc = std::make_shared<service::CatalogService>(cache::make_redis_store(w.redis), catalog, counters,
-                                                         policy);
+    auto svc = std::make_shared<service::CatalogService>(ex, cache::make_redis_store(w.redis), catalog,
+                                                         counters, policy);
     w.router = std::make_shared<api::Router>();
-    api::add_routes(*w.router, svc);
+    api::add_routes(*w.router, svc, api::ApiOptions{c.admin_token});
     contexts.push_back(w.context.get());
-    handlers.push_back([router = w.router](http::Request& req) { return router->dispatch(req); });
+    handlers.push_back([router = w.router](http::Request& req, const http::Peer& peer) {
+      return router->dispatch(req, api::Caller{peer.address, peer.loopback});
+    });
   }
 
   http::ServerOptions options;

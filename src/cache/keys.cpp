@@ -4,24 +4,33 @@
 
 namespace cachelab::cache::keys {
 
+std::string generation() {
+  return fmt::format("{}gen", prefix);
+}
+
+std::string lease(std::string_view resolved_key) {
+  if (resolved_key.substr(0, prefix.size()) == prefix) resolved_key.remove_prefix(prefix.size());
+  return fmt::format("{}lease:{}", prefix, resolved_key);
+}
+
 std::string product(std::int64_t id) {
   return fmt::format("{}product:{}", prefix, id);
 }
 
 std::string products_page(int limit, std::int64_t offset) {
-  return fmt::format("{}products:limit={}:offset={}", prefix, limit, offset);
+  return fmt::format("{}g{{gen}}:products:limit={}:offset={}", prefix, limit, offset);
 }
 
 std::string categories() {
-  return fmt::format("{}categories", prefix);
+  return fmt::format("{}g{{gen}}:categories", prefix);
 }
 
 std::string search(std::string_view normalised_query, int limit, std::int64_t offset) {
-  return fmt::format("{}search:limit={}:offset={}:q={}", prefix, limit, offset, normalised_query);
+  return fmt::format("{}g{{gen}}:search:limit={}:offset={}:q={}", prefix, limit, offset, normalised_query);
 }
 
 std::string top_products(int limit, int min_reviews) {
-  return fmt::format("{}top-products:limit={}:min_reviews={}", prefix, limit, min_reviews);
+  return fmt::format("{}g{{gen}}:top-products:limit={}:min_reviews={}", prefix, limit, min_reviews);
 }
 
 std::string namespace_pattern() {

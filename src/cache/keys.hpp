@@ -12,16 +12,28 @@ namespace cachelab::cache::keys {
 
 inline constexpr std::string_view prefix = "cachelab:v1:";
 
+// Two kinds of keys:
+//  - a product's own key, deleted explicitly when that product is written;
+//  - derived keys (pages, categories, searches, top products), which any write may change. Their names carry
+//  the
+//    catalog generation, "g{gen}": a write bumps the generation, and every derived key is retired at once,
+//    with no SCAN on the write path. Old generations expire by TTL (or are evicted first by LRU).
+
+// cachelab:v1:gen — the catalog generation (an integer; absent means 0).
+std::string generation();
 // cachelab:v1:product:{id}
 std::string product(std::int64_t id);
-// cachelab:v1:products:limit={limit}:offset={offset}
+// cachelab:v1:g{gen}:products:limit={limit}:offset={offset}
 std::string products_page(int limit, std::int64_t offset);
-// cachelab:v1:categories
+// cachelab:v1:g{gen}:categories
 std::string categories();
-// cachelab:v1:search:limit={limit}:offset={offset}:q={normalised query} (the query last: it may hold ':')
+// cachelab:v1:g{gen}:search:limit={limit}:offset={offset}:q={normalised query} (the query last: it may hold
+// ':')
 std::string search(std::string_view normalised_query, int limit, std::int64_t offset);
-// cachelab:v1:top-products:limit={limit}:min_reviews={n}
+// cachelab:v1:g{gen}:top-products:limit={limit}:min_reviews={n}
 std::string top_products(int limit, int min_reviews);
+// cachelab:v1:lease:{resolved key without the prefix} — who is loading that key right now.
+std::string lease(std::string_view resolved_key);
 // The SCAN MATCH pattern that covers every key of ours: cachelab:v1:*
 std::string namespace_pattern();
 

@@ -1,12 +1,43 @@
+#include "cache/keys.hpp"
 #include "cache/redis_connection.hpp"
 #include "cache/store.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace cachelab::cache {
 namespace {
 
 constexpr std::string_view scan_batch = "1000";
+
+// KEYS[1] generation key. ARGV[1] key name, with "{gen}" to substitute. Returns {gen, key[, value, pttl]}.
+constexpr std::string_view lookup_script = R"lua(
+local g = redis.call('GET', KEYS[1]) or '0'
+local k = string.gsub(ARGV[1], '{gen}', g, 1)
+local v = redis.call('GET', k)
+if not v then return {g, k} end
+return {g, k, v, redis.call('PTTL', k)}
+)lua";
+
+// KEYS[1] generation key. ARGV: key, value, px, expected generation. Stores only if the generation is
+// unchanged.
+constexpr std::string_view store_script = R"lua(
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[4] then return 0 end
+redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+return 1
+)lua";
+
+// KEYS[1] generation key, KEYS[2..] keys to drop. Returns the new generation.
+constexpr std::string_view invalidate_script = R"lua(
+for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
+return redis.call('INCR', KEYS[1])
+)lua";
+
+// KEYS[1] lease key, ARGV[1] our token.
+constexpr std::string_view release_script = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
 
 Error unexpected(const RedisReply& r) {
   return make_error(ErrorKind::internal,
@@ -17,26 +48,83 @@ class RedisStore final : public Store {
  public:
   explicit RedisStore(std::shared_ptr<RedisConnection> c) : conn_(std::move(c)) {}
 
-  boost::asio::awaitable<Result<std::optional<CachedValue>>> get(std::string_view key) override {
-    const RedisCommand cmds[] = {{"GET", key}, {"PTTL", key}};
-    auto r = co_await conn_->exec(cmds);
-    if (!r) co_return r.error();
-    auto& value = (*r)[0];
-    if (value.type == RedisReply::Type::nil) co_return std::optional<CachedValue>{};
-    if (value.type != RedisReply::Type::string) co_return unexpected(value);
-    // PTTL: -1 no expiry; -2 the key expired between the two commands (report 0 left).
-    auto ttl = (*r)[1].integer;
-    co_return std::optional<CachedValue>{CachedValue{std::move(value.str), ttl == -2 ? 0 : ttl}};
-  }
-
-  boost::asio::awaitable<Result<void>> set(std::string_view key, std::string_view value,
-                                           std::chrono::milliseconds ttl) override {
-    std::string px = std::to_string(ttl.count());
-    const RedisCommand cmd[] = {{"SET", key, value, "PX", px}};
+  boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) override {
+    const auto gen_key = keys::generation();
+    const RedisCommand cmd[] = {{"EVAL", lookup_script, "1", gen_key, key}};
     auto r = co_await conn_->exec(cmd);
     if (!r) co_return r.error();
-    if ((*r)[0].type != RedisReply::Type::status) co_return unexpected((*r)[0]);
+    auto& reply = (*r)[0];
+    if (reply.type != RedisReply::Type::array || reply.elements.size() < 2) co_return unexpected(reply);
+    Lookup out{reply.elements[0].str, reply.elements[1].str, std::nullopt};
+    if (reply.elements.size() == 4) {
+      // PTTL -2: the key expired between the two reads inside the script (report 0 left).
+      const auto ttl = reply.elements[3].integer;
+      out.value = CachedValue{std::move(reply.elements[2].str), ttl == -2 ? 0 : ttl};
+    }
+    co_return out;
+  }
+
+  boost::asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,
+                                             std::chrono::milliseconds ttl,
+                                             std::string_view generation) override {
+    const auto gen_key = keys::generation();
+    const std::string px = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+    const RedisCommand cmd[] = {{"EVAL", store_script, "1", gen_key, key, value, px, generation}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    if ((*r)[0].type != RedisReply::Type::integer) co_return unexpected((*r)[0]);
+    co_return (*r)[0].integer == 1;
+  }
+
+  boost::asio::awaitable<Result<std::string>> invalidate(const std::vector<std::string>& drop) override {
+    const auto gen_key = keys::generation();
+    const std::string nkeys = std::to_string(drop.size() + 1);
+    RedisCommand cmd{"EVAL", invalidate_script, nkeys, gen_key};
+    for (const auto& k : drop) cmd.push_back(k);
+    auto r = co_await conn_->exec({&cmd, 1});
+    if (!r) co_return r.error();
+    if ((*r)[0].type != RedisReply::Type::integer) co_return unexpected((*r)[0]);
+    co_return std::to_string((*r)[0].integer);
+  }
+
+  boost::asio::awaitable<Result<bool>> acquire_lease(std::string_view lease_key, std::string_view token,
+                                                     std::chrono::milliseconds ttl) override {
+    const std::string px = std::to_string(ttl.count());
+    const RedisCommand cmd[] = {{"SET", lease_key, token, "NX", "PX", px}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    co_return (*r)[0].type == RedisReply::Type::status;  // OK when set; nil when someone holds it
+  }
+
+  boost::asio::awaitable<Result<void>> release_lease(std::string_view lease_key,
+                                                     std::string_view token) override {
+    const RedisCommand cmd[] = {{"EVAL", release_script, "1", lease_key, token}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
     co_return Result<void>{};
+  }
+
+  boost::asio::awaitable<Result<std::vector<std::int64_t>>> ttl_histogram(
+      std::string_view pattern, const std::vector<std::int64_t>& edges) override {
+    std::vector<std::int64_t> buckets(edges.size() + 1, 0);
+    auto count_batch = [&](std::vector<RedisReply>& batch) -> boost::asio::awaitable<Result<void>> {
+      if (batch.empty()) co_return Result<void>{};
+      std::vector<RedisCommand> cmds;
+      cmds.reserve(batch.size());
+      for (const auto& k : batch) cmds.push_back({"PTTL", k.str});
+      auto r = co_await conn_->exec(cmds);
+      if (!r) co_return r.error();
+      for (const auto& ttl : *r) {
+        if (ttl.integer == -2) continue;  // gone meanwhile
+        std::size_t b = 0;
+        while (b < edges.size() && (ttl.integer < 0 || ttl.integer >= edges[b])) ++b;
+        ++buckets[b];
+      }
+      co_return Result<void>{};
+    };
+    auto r = co_await scan(pattern, count_batch);
+    if (!r) co_return r.error();
+    co_return buckets;
   }
 
   boost::asio::awaitable<Result<ServerInfo>> info() override {
@@ -72,6 +160,13 @@ class RedisStore final : public Store {
     auto r = co_await scan(pattern, unlink_batch);
     if (!r) co_return r.error();
     co_return n;
+  }
+
+  boost::asio::awaitable<Result<bool>> erase(std::string_view key) override {
+    const RedisCommand cmd[] = {{"UNLINK", key}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    co_return (*r)[0].integer == 1;
   }
 
   bool connected() const override { return conn_->connected(); }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cachelab::cache {
 
@@ -24,21 +25,47 @@ struct CachedValue {
   std::int64_t ttl_ms = -1;  // milliseconds left; -1 when the key has no expiry
 };
 
+// What a lookup saw, atomically: the generation at that moment, the resolved key, and the value if present.
+struct Lookup {
+  std::string generation;
+  std::string key;
+  std::optional<CachedValue> value;
+};
+
 // INFO's "field:value" lines.
 using ServerInfo = std::map<std::string, std::string, std::less<>>;
 
 class Store {
  public:
   virtual ~Store() = default;
-  // The value and its remaining TTL, in one round trip.
-  virtual boost::asio::awaitable<Result<std::optional<CachedValue>>> get(std::string_view key) = 0;
-  virtual boost::asio::awaitable<Result<void>> set(std::string_view key, std::string_view value,
-                                                   std::chrono::milliseconds ttl) = 0;
+  // The generation, the resolved key, the value and its remaining TTL: one round trip (one Lua script).
+  // A "{gen}" in `key` is replaced by the current catalog generation inside Redis (see keys.hpp).
+  virtual boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) = 0;
+  // SET key value PX ttl — only if the generation is still `generation`. A write committed since our lookup
+  // bumped it, and the value we loaded may predate that write: then nothing is stored (returns false).
+  virtual boost::asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,
+                                                     std::chrono::milliseconds ttl,
+                                                     std::string_view generation) = 0;
+  // After a write commits: UNLINK `keys` and bump the generation, atomically. Returns the new generation.
+  virtual boost::asio::awaitable<Result<std::string>> invalidate(const std::vector<std::string>& keys) = 0;
+  // A short lease (SET NX PX) so that, across processes, one caller loads a cold key while others wait.
+  virtual boost::asio::awaitable<Result<bool>> acquire_lease(std::string_view lease_key,
+                                                             std::string_view token,
+                                                             std::chrono::milliseconds ttl) = 0;
+  // Deletes the lease only if we still own it (compare-and-delete).
+  virtual boost::asio::awaitable<Result<void>> release_lease(std::string_view lease_key,
+                                                             std::string_view token) = 0;
+  // How many keys matching `pattern` have a remaining TTL under each of `upper_edges_ms` (ascending); one
+  // more bucket at the end counts the rest (including keys without a TTL).
+  virtual boost::asio::awaitable<Result<std::vector<std::int64_t>>> ttl_histogram(
+      std::string_view pattern, const std::vector<std::int64_t>& upper_edges_ms) = 0;
   virtual boost::asio::awaitable<Result<ServerInfo>> info() = 0;
   // Keys matching `pattern`, counted with SCAN (never KEYS): each step is short, so Redis never stalls.
   virtual boost::asio::awaitable<Result<std::int64_t>> count(std::string_view pattern) = 0;
   // Deletes keys matching `pattern` with SCAN + UNLINK (memory is freed off Redis's main thread).
   virtual boost::asio::awaitable<Result<std::int64_t>> remove(std::string_view pattern) = 0;
+  // UNLINK one exact key; true when it existed.
+  virtual boost::asio::awaitable<Result<bool>> erase(std::string_view key) = 0;
   virtual bool connected() const = 0;
 };
 

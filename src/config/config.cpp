@@ -53,6 +53,24 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("DB_DELAY_MS")
       ->check(CLI::Range(0, 60000))
       ->capture_default_str();
+  app.add_option("--negative-ttl-seconds", c.negative_ttl_seconds, "TTL of a cached 'product not found'")
+      ->envname("NEGATIVE_TTL_SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--ttl-jitter", c.ttl_jitter,
+                 "Spread each TTL by ±this fraction so keys do not expire together")
+      ->envname("TTL_JITTER")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str();
+  app.add_option(
+         "--write-policy", c.write_policy,
+         "After a write: 'invalidate' (delete; next read reloads) or 'write-through' (store the new value)")
+      ->envname("WRITE_POLICY")
+      ->check(CLI::IsMember({"invalidate", "write-through"}))
+      ->capture_default_str();
+  app.add_option("--admin-token", c.admin_token,
+                 "Bearer token for writes, flushes and demos; unset: accepted from loopback clients only")
+      ->envname("ADMIN_TOKEN");
   app.add_option("--db-pool-size", c.db_pool_size, "PostgreSQL connections per process")
       ->envname("DB_POOL_SIZE")
       ->check(CLI::Range(1, 256))

@@ -25,8 +25,12 @@ struct ServeConfig {
   int categories_ttl_seconds = 0;
   int search_ttl_seconds = 0;
   int top_products_ttl_seconds = 0;
-  int db_delay_ms = 0;         // simulated database latency, added before each read
-  int db_pool_size = 4;        // connections per process, shared out across I/O threads
+  int db_delay_ms = 0;                      // simulated database latency, added before each read
+  int negative_ttl_seconds = 10;            // how long "product not found" is cached
+  double ttl_jitter = 0.10;                 // TTLs spread by ±this fraction
+  std::string write_policy = "invalidate";  // invalidate | write-through
+  std::string admin_token;                  // empty: state-changing endpoints accept loopback clients only
+  int db_pool_size = 4;                     // connections per process, shared out across I/O threads
   int db_timeout_ms = 5000;    // deadline for one database query, including the wait for a pooled connection
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
   std::size_t max_body_bytes = 64 * 1024;

@@ -34,6 +34,13 @@ class Catalog {
                                                                    std::int64_t offset) = 0;
   // Products with at least `min_reviews` reviews, ranked by average rating (window functions).
   virtual boost::asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) = 0;
+  // Writes. Each is one statement (atomic on its own); updated_at is set by the statement itself.
+  // create/update return the row as it is after the commit; an unknown category is invalid_argument;
+  // update/remove of a missing id is not_found.
+  virtual boost::asio::awaitable<Result<model::Product>> create_product(const model::ProductDraft& draft) = 0;
+  virtual boost::asio::awaitable<Result<model::Product>> update_product(std::int64_t id,
+                                                                        const model::ProductPatch& patch) = 0;
+  virtual boost::asio::awaitable<Result<void>> remove_product(std::int64_t id) = 0;
   // SELECT 1 through the pool: is PostgreSQL answering?
   virtual boost::asio::awaitable<Result<void>> ping() = 0;
 };

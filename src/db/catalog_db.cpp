@@ -84,6 +84,18 @@ const std::vector<Statement>& statements() {
       {"search_page", search_page_sql},
       {"search_count", search_count_sql},
       {"top_products", top_products_sql},
+      {"category_id", "SELECT id FROM categories WHERE name = $1"},
+      {"product_insert",
+       "WITH p AS (INSERT INTO products (name, description, price, category_id)"
+       " VALUES ($1::text, $2::text, $3::numeric, $4::int) RETURNING *)"
+       " SELECT " CACHELAB_PRODUCT_COLUMNS " FROM p JOIN categories c ON c.id = p.category_id"},
+      {"product_update",
+       "WITH p AS (UPDATE products SET name = coalesce($2::text, name),"
+       " description = coalesce($3::text, description), price = coalesce($4::numeric, price),"
+       " category_id = coalesce($5::int, category_id), updated_at = now()"
+       " WHERE id = $1::bigint RETURNING *)"
+       " SELECT " CACHELAB_PRODUCT_COLUMNS " FROM p JOIN categories c ON c.id = p.category_id"},
+      {"product_delete", "DELETE FROM products WHERE id = $1::bigint RETURNING id"},
       {"ping", "SELECT 1"},
   };
   return all;
@@ -189,6 +201,42 @@ class PgCatalog final : public Catalog {
     co_return top;
   }
 
+  asio::awaitable<Result<model::Product>> create_product(const model::ProductDraft& d) override {
+    auto category = co_await category_id(d.category);
+    if (!category) co_return category.error();
+    Query q{"product_insert", {d.name, d.description, d.price, *category}};
+    auto results = co_await run({&q, 1}, false);
+    if (!results) co_return results.error();
+    co_return product_from_row((*results)[0], 0);
+  }
+
+  asio::awaitable<Result<model::Product>> update_product(std::int64_t id,
+                                                         const model::ProductPatch& patch) override {
+    std::optional<std::string> category;
+    if (patch.category) {
+      auto found = co_await category_id(*patch.category);
+      if (!found) co_return found.error();
+      category = *found;
+    }
+    Query q{"product_update", {std::to_string(id), patch.name, patch.description, patch.price, category}};
+    auto results = co_await run({&q, 1}, false);
+    if (!results) co_return results.error();
+    if ((*results)[0].rows() == 0) {
+      co_return make_error(ErrorKind::not_found, "product " + std::to_string(id) + " does not exist");
+    }
+    co_return product_from_row((*results)[0], 0);
+  }
+
+  asio::awaitable<Result<void>> remove_product(std::int64_t id) override {
+    Query q{"product_delete", {std::to_string(id)}};
+    auto results = co_await run({&q, 1}, false);
+    if (!results) co_return results.error();
+    if ((*results)[0].rows() == 0) {
+      co_return make_error(ErrorKind::not_found, "product " + std::to_string(id) + " does not exist");
+    }
+    co_return Result<void>{};
+  }
+
   asio::awaitable<Result<void>> ping() override {
     Query q{"ping", {}};
     auto results = co_await run({&q, 1});
@@ -197,8 +245,20 @@ class PgCatalog final : public Catalog {
   }
 
  private:
-  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries) {
-    if (delay_.count() > 0) {
+  // A category's id by name; invalid_argument when there is no such category.
+  asio::awaitable<Result<std::string>> category_id(const std::string& name) {
+    Query q{"category_id", {name}};
+    auto results = co_await run({&q, 1}, false);
+    if (!results) co_return results.error();
+    if ((*results)[0].rows() == 0) {
+      co_return make_error(ErrorKind::invalid_argument, "unknown category '" + name + "'");
+    }
+    co_return std::string((*results)[0].get(0, 0));
+  }
+
+  // `simulate` applies --db-delay-ms: reads only; writes are never slowed artificially.
+  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries, bool simulate = true) {
+    if (simulate && delay_.count() > 0) {
       // Simulated remote/loaded database: wait on a timer before taking a connection, so the wait
       // holds neither an I/O thread nor a pooled connection.
       asio::steady_timer delay(ex_, delay_);

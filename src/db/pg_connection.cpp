@@ -171,7 +171,7 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
   for (const auto& q : queries) {
     std::vector<const char*> values;
     values.reserve(q.params.size());
-    for (const auto& p : q.params) values.push_back(p.c_str());
+    for (const auto& p : q.params) values.push_back(p ? p->c_str() : nullptr);
     if (PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()), values.data(), nullptr,
                             nullptr, 0) != 1) {
       co_return fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,10 +33,10 @@ struct Statement {
   const char* sql;
 };
 
-// One execution of a prepared statement with text parameters.
+// One execution of a prepared statement with text parameters; an empty optional is SQL NULL.
 struct Query {
   const char* statement;
-  std::vector<std::string> params;
+  std::vector<std::optional<std::string>> params;
 };
 
 // A query's rows, in text format.

@@ -56,6 +56,18 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     ~OpenGuard() { --n; }
   } guard{state->open};
   const auto& o = state->options;
+  Peer peer;
+  {
+    boost::system::error_code ep_ec;
+    auto ep = socket.remote_endpoint(ep_ec);
+    if (!ep_ec) {
+      auto addr = ep.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      peer.address = addr.to_string();
+      peer.loopback = addr.is_loopback();
+    }
+  }
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   boost::system::error_code ec;
@@ -99,7 +111,7 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     const auto started = std::chrono::steady_clock::now();
     Response res;
     try {
-      res = co_await worker.handler(req);
+      res = co_await worker.handler(req, peer);
     } catch (const std::exception& e) {
       spdlog::error("event=handler_exception what=\"{}\"", e.what());
       res = transport_error(o, beast_http::status::internal_server_error, "internal_error", "internal error");

@@ -27,7 +27,12 @@ namespace asio = boost::asio;
 namespace beast_http = boost::beast::http;
 using Request = beast_http::request<beast_http::string_body>;
 using Response = beast_http::response<beast_http::string_body>;
-using Handler = std::function<asio::awaitable<Response>(Request&)>;
+// Who sent the request, as the transport saw it (never from headers a client could forge).
+struct Peer {
+  std::string address;
+  bool loopback = false;
+};
+using Handler = std::function<asio::awaitable<Response>(Request&, const Peer&)>;
 using ErrorResponder =
     std::function<Response(beast_http::status, std::string_view code, std::string_view message)>;
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,22 @@ struct Product {
   std::string category;    // the category's name
   std::string created_at;  // ISO 8601, UTC
   std::string updated_at;  // ISO 8601, UTC
+};
+
+// A new product as a client sends it (validated by api/). price is numeric text, e.g. "19.90".
+struct ProductDraft {
+  std::string name;
+  std::string description;
+  std::string price;
+  std::string category;  // a category's name
+};
+
+// A partial update: only the fields present change.
+struct ProductPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> price;
+  std::optional<std::string> category;
 };
 
 struct ProductPage {

@@ -13,7 +13,11 @@ struct CounterSnapshot {
   std::int64_t misses = 0;
   std::int64_t db_queries = 0;
   std::int64_t redis_errors = 0;
-  double hit_rate() const;  // hits / (hits + misses), 0 when there were none
+  std::int64_t stampede_suppressed = 0;    // callers that waited for another caller's load in this process
+  std::int64_t lease_waits = 0;            // callers that waited for another process's (or thread's) load
+  std::int64_t invalidations = 0;          // writes whose cache invalidation went through
+  std::int64_t invalidations_pending = 0;  // invalidations waiting for Redis to come back
+  double hit_rate() const;                 // hits / (hits + misses), 0 when there were none
 };
 
 class Counters {
@@ -22,11 +26,16 @@ class Counters {
   void miss() { misses_.fetch_add(1, std::memory_order_relaxed); }
   void db_query() { db_queries_.fetch_add(1, std::memory_order_relaxed); }
   void redis_error() { redis_errors_.fetch_add(1, std::memory_order_relaxed); }
+  void stampede_suppressed() { suppressed_.fetch_add(1, std::memory_order_relaxed); }
+  void lease_wait() { lease_waits_.fetch_add(1, std::memory_order_relaxed); }
+  void invalidated() { invalidations_.fetch_add(1, std::memory_order_relaxed); }
+  void pending_invalidations(std::int64_t delta) { pending_.fetch_add(delta, std::memory_order_relaxed); }
   CounterSnapshot snapshot() const;
   void reset();
 
  private:
-  std::atomic<std::int64_t> hits_{0}, misses_{0}, db_queries_{0}, redis_errors_{0};
+  std::atomic<std::int64_t> hits_{0}, misses_{0}, db_queries_{0}, redis_errors_{0}, suppressed_{0},
+      lease_waits_{0}, invalidations_{0}, pending_{0};
 };
 
 }  // namespace cachelab::service

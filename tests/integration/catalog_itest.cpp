@@ -146,7 +146,7 @@ TEST_F(CatalogTest, EquivalentSearchesShareOneKey) {
   auto second = get("/api/products?q=%20%20coffee%20%20%20BEANS%20");
   EXPECT_EQ(second.header("x-cache"), "HIT");
   EXPECT_EQ(data_of(first), data_of(second));
-  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:search:limit=10:offset=0:q=coffee beans"}), "1");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:g0:search:limit=10:offset=0:q=coffee beans"}), "1");
   // A different page is a different key.
   EXPECT_EQ(get("/api/products?q=coffee%20beans&offset=1").header("x-cache"), "MISS");
 }

@@ -74,7 +74,7 @@ TEST_F(ServerTest, MissThenHitReturnIdenticalDataMatchingTheDatabase) {
 }
 
 TEST_F(ServerTest, EntriesExpireAfterTheTtl) {
-  ServerProcess server({"--cache-ttl-seconds", "1"});
+  ServerProcess server({"--cache-ttl-seconds", "1", "--ttl-jitter", "0"});
   EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "MISS");
   EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "HIT");
   auto pttl = std::stoll(redis({"PTTL", "cachelab:v1:product:3"}).value());
@@ -179,6 +179,7 @@ TEST_F(ServerTest, BadInputGetsAClearJsonError) {
       {"GET", "/nope", 404, "not_found"},
       {"GET", "/products/1/extra", 404, "not_found"},
       {"POST", "/products/1", 405, "method_not_allowed"},
+      {"PUT", "/health", 405, "method_not_allowed"},
       {"GET", "/cache/clear", 405, "method_not_allowed"},
       {"GET", "/products/%zz", 400, "invalid_target"},
   };
@@ -190,7 +191,7 @@ TEST_F(ServerTest, BadInputGetsAClearJsonError) {
     EXPECT_EQ(j.at("error").at("code"), c.code) << c.target;
     EXPECT_FALSE(j.at("error").at("message").as_string().empty()) << c.target;
   }
-  EXPECT_EQ(http(server.port(), "POST", "/products/1").header("allow"), "GET");
+  EXPECT_EQ(http(server.port(), "POST", "/products/1").header("allow"), "GET, PUT, PATCH, DELETE");
   EXPECT_EQ(http(server.port(), "GET", "/cache/clear").header("allow"), "DELETE");
 
   auto big_head = http(server.port(), "GET", "/health", "", {{"X-Filler", std::string(10000, 'a')}});

@@ -10,7 +10,11 @@ namespace {
 
 TEST(Keys, AreVersionedAndNamespaced) {
   EXPECT_EQ(keys::product(42), "cachelab:v1:product:42");
-  EXPECT_EQ(keys::products_page(10, 20), "cachelab:v1:products:limit=10:offset=20");
+  EXPECT_EQ(keys::products_page(10, 20), "cachelab:v1:g{gen}:products:limit=10:offset=20");
+  EXPECT_EQ(keys::categories(), "cachelab:v1:g{gen}:categories");
+  EXPECT_EQ(keys::search("a:b", 10, 0), "cachelab:v1:g{gen}:search:limit=10:offset=0:q=a:b");
+  EXPECT_EQ(keys::generation(), "cachelab:v1:gen");
+  EXPECT_EQ(keys::lease("cachelab:v1:product:4"), "cachelab:v1:lease:product:4");
   EXPECT_EQ(keys::namespace_pattern(), "cachelab:v1:*");
   EXPECT_EQ(keys::product(1).rfind(keys::prefix, 0), 0u);
   EXPECT_NE(keys::products_page(10, 0), keys::products_page(1, 0));  // limit is part of the key
