@@ -11,6 +11,8 @@
 namespace cachelab::cache::keys {
 
 inline constexpr std::string_view prefix = "cachelab:v1:";
+// Stands for the current catalog generation in derived keys; cache::Store::lookup resolves it.
+inline constexpr std::string_view generation_placeholder = "{gen}";
 
 // Two kinds of keys:
 //  - a product's own key, deleted explicitly when that product is written;

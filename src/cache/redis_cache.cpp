@@ -10,15 +10,6 @@ namespace {
 
 constexpr std::string_view scan_batch = "1000";
 
-// KEYS[1] generation key. ARGV[1] key name, with "{gen}" to substitute. Returns {gen, key[, value, pttl]}.
-constexpr std::string_view lookup_script = R"lua(
-local g = redis.call('GET', KEYS[1]) or '0'
-local k = string.gsub(ARGV[1], '{gen}', g, 1)
-local v = redis.call('GET', k)
-if not v then return {g, k} end
-return {g, k, v, redis.call('PTTL', k)}
-)lua";
-
 // KEYS[1] generation key. ARGV: key, value, px, expected generation. Stores only if the generation is
 // unchanged.
 constexpr std::string_view store_script = R"lua(
@@ -48,18 +39,40 @@ class RedisStore final : public Store {
  public:
   explicit RedisStore(std::shared_ptr<RedisConnection> c) : conn_(std::move(c)) {}
 
+  // The hit path, without Lua: one pipelined round trip of GET generation, GET key, PTTL key. A derived key's
+  // name uses the generation this thread saw last; if the generation has moved on (a write happened), a
+  // second round trip reads the key under the new generation. Reading the generation and the value in one
+  // pipeline rather than atomically is safe: a write that lands in between is concurrent with this read, and
+  // the value's later store is guarded by the generation read here.
   boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) override {
     const auto gen_key = keys::generation();
-    const RedisCommand cmd[] = {{"EVAL", lookup_script, "1", gen_key, key}};
-    auto r = co_await conn_->exec(cmd);
+    const auto at = key.find(keys::generation_placeholder);
+    auto resolve = [&](const std::string& gen) {
+      std::string k(key);
+      if (at != std::string_view::npos) k.replace(at, keys::generation_placeholder.size(), gen);
+      return k;
+    };
+    Lookup out{known_generation_, resolve(known_generation_), std::nullopt};
+    const RedisCommand cmds[] = {{"GET", gen_key}, {"GET", out.key}, {"PTTL", out.key}};
+    auto r = co_await conn_->exec(cmds);
     if (!r) co_return r.error();
-    auto& reply = (*r)[0];
-    if (reply.type != RedisReply::Type::array || reply.elements.size() < 2) co_return unexpected(reply);
-    Lookup out{reply.elements[0].str, reply.elements[1].str, std::nullopt};
-    if (reply.elements.size() == 4) {
-      // PTTL -2: the key expired between the two reads inside the script (report 0 left).
-      const auto ttl = reply.elements[3].integer;
-      out.value = CachedValue{std::move(reply.elements[2].str), ttl == -2 ? 0 : ttl};
+    out.generation = (*r)[0].type == RedisReply::Type::string ? (*r)[0].str : "0";
+    std::size_t value_at = 1;
+    if (at != std::string_view::npos && out.generation != known_generation_) {
+      known_generation_ = out.generation;
+      out.key = resolve(known_generation_);
+      const RedisCommand again[] = {{"GET", out.key}, {"PTTL", out.key}};
+      r = co_await conn_->exec(again);
+      if (!r) co_return r.error();
+      value_at = 0;
+    }
+    auto& value = (*r)[value_at];
+    if (value.type == RedisReply::Type::string) {
+      // PTTL -2: the key expired between the two commands (report 0 left).
+      const auto ttl = (*r)[value_at + 1].integer;
+      out.value = CachedValue{std::move(value.str), ttl == -2 ? 0 : ttl};
+    } else if (value.type != RedisReply::Type::nil) {
+      co_return unexpected(value);
     }
     co_return out;
   }
@@ -189,6 +202,7 @@ class RedisStore final : public Store {
   }
 
   std::shared_ptr<RedisConnection> conn_;
+  std::string known_generation_ = "0";  // the catalog generation this thread saw last
 };
 
 }  // namespace

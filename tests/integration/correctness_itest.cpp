@@ -79,6 +79,41 @@ TEST_F(CorrectnessTest, AReadAfterAWriteIsNeverStaleEvenWithConcurrentReaders) {
   EXPECT_GT(reads.load(), 50);
 }
 
+TEST_F(CorrectnessTest, DerivedAnswersReflectAWriteAtOnce) {
+  ServerProcess server;
+  // A word no product has yet (the test database keeps earlier runs' writes).
+  const std::string word =
+      "zebra" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007);
+  const std::string search_target = "/api/products?q=" + word;
+  ASSERT_EQ(http(server.port(), "GET", "/api/categories").header("x-cache"), "MISS");
+  ASSERT_EQ(http(server.port(), "GET", "/api/categories").header("x-cache"), "HIT");
+  ASSERT_EQ(http(server.port(), "GET", search_target).json().at("total"), 0);
+  ASSERT_EQ(http(server.port(), "GET", search_target).header("x-cache"), "HIT");
+
+  auto w = http(server.port(), "PATCH", "/products/30",
+                R"({"name": "Striped Mug )" + word + R"(", "price": 99999.00})", json_type);
+  ASSERT_EQ(w.status, 200) << w.body;
+  ASSERT_EQ(w.json().at("invalidated_keys").as_array().size(), 2u);
+
+  auto search = http(server.port(), "GET", search_target);
+  EXPECT_EQ(search.header("x-cache"), "MISS");
+  EXPECT_EQ(search.json().at("total"), 1);
+  auto cats = http(server.port(), "GET", "/api/categories");
+  EXPECT_EQ(cats.header("x-cache"), "MISS");
+  const auto category =
+      sql("SELECT c.name FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = 30");
+  bool seen = false;
+  const auto cats_doc = cats.json();
+  for (const auto& c : cats_doc.at("categories").as_array()) {
+    if (c.at("name").as_string() == category[0][0].c_str()) {
+      EXPECT_DOUBLE_EQ(c.at("price").at("max").to_number<double>(), 99999.00);
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(http(server.port(), "GET", "/api/categories").header("x-cache"), "HIT");
+}
+
 TEST_F(CorrectnessTest, AWriteWhileRedisIsUnreachableCommitsAndIsInvalidatedLater) {
   ServerProcess server({"--redis-timeout-ms", "100"});
   auto before = http(server.port(), "GET", "/products/5");
