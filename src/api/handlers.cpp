@@ -23,6 +23,7 @@ std::string cache_status(const service::Answer& a) {
   std::string s;
   if (a.source == service::Source::cache) {
     s = fmt::format("cachelab; hit; ttl={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
+    if (a.stale) s += "; stale";
   } else if (a.bypassed) {
     s = "cachelab; fwd=bypass";
   } else {

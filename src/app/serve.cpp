@@ -97,6 +97,8 @@ int run_serve(const config::ServeConfig& c) {
                                c.write_policy == "write-through" ? service::WritePolicy::write_through
                                                                  : service::WritePolicy::invalidate,
                                std::chrono::milliseconds(500),
+                               std::chrono::milliseconds(std::int64_t{c.swr_seconds} * 1000),
+                               {c.swr_endpoints.begin(), c.swr_endpoints.end()},
                                c.db_delay_ms};
   if (c.admin_token.empty()) {
     spdlog::warn(

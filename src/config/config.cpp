@@ -68,6 +68,18 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("WRITE_POLICY")
       ->check(CLI::IsMember({"invalidate", "write-through"}))
       ->capture_default_str();
+  app.add_option(
+         "--swr-seconds", c.swr_seconds,
+         "Stale-while-revalidate: serve entries up to this long past their TTL while one request refreshes "
+         "them in the background (0 = off)")
+      ->envname("SWR_SECONDS")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  app.add_option("--swr-endpoints", c.swr_endpoints, "Endpoints that opt in to stale-while-revalidate")
+      ->envname("SWR_ENDPOINTS")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"product", "products", "categories", "search", "top-products"}))
+      ->capture_default_str();
   app.add_option("--admin-token", c.admin_token,
                  "Bearer token for writes, flushes and demos; unset: accepted from loopback clients only")
       ->envname("ADMIN_TOKEN");

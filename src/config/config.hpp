@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cachelab::config {
 
@@ -30,7 +31,9 @@ struct ServeConfig {
   double ttl_jitter = 0.10;                 // TTLs spread by ±this fraction
   std::string write_policy = "invalidate";  // invalidate | write-through
   std::string admin_token;                  // empty: state-changing endpoints accept loopback clients only
-  int db_pool_size = 4;                     // connections per process, shared out across I/O threads
+  int swr_seconds = 0;                      // stale-while-revalidate window; 0 = off
+  std::vector<std::string> swr_endpoints = {"categories", "search", "top-products"};
+  int db_pool_size = 4;        // connections per process, shared out across I/O threads
   int db_timeout_ms = 5000;    // deadline for one database query, including the wait for a pooled connection
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
   std::size_t max_body_bytes = 64 * 1024;

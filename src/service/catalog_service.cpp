@@ -63,6 +63,11 @@ std::chrono::milliseconds CatalogService::jittered(std::chrono::milliseconds ttl
   return std::chrono::milliseconds(std::max<std::int64_t>(1, ms));
 }
 
+CatalogService::Lifetime CatalogService::lifetime(std::chrono::milliseconds ttl, const char* endpoint) const {
+  if (policy_.swr.count() > 0 && policy_.swr_endpoints.contains(endpoint)) return {ttl, policy_.swr};
+  return {ttl};
+}
+
 // Cache-aside, step by step:
 //   1. bypass → PostgreSQL only; Redis is neither read nor written.
 //   2. Look the key up (one Lua round trip: generation, value, TTL). A hit returns the stored bytes as they
@@ -76,9 +81,8 @@ std::chrono::milliseconds CatalogService::jittered(std::chrono::milliseconds ttl
 //   5. The loader stores its value only if no write bumped the generation since the lookup (a guarded store),
 //   so
 //      a slow reader can never put back a value older than a committed write.
-asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, std::chrono::milliseconds ttl,
-                                                             CacheMode mode, Loader load,
-                                                             bool cache_not_found) {
+asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, Lifetime life, CacheMode mode,
+                                                             Loader load, bool cache_not_found) {
   if (mode == CacheMode::bypass) {
     Answer answer;
     answer.bypassed = true;
@@ -110,6 +114,19 @@ asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, st
     } else {
       answer.body = std::move(seen->value->value);
     }
+    if (life.swr.count() > 0 && answer.ttl_ms && *answer.ttl_ms >= 0) {
+      // Entries live ttl + swr in Redis; the last `swr` of that is the stale window.
+      if (*answer.ttl_ms <= life.swr.count()) {
+        answer.stale = true;
+        answer.ttl_ms = 0;
+        if (!refreshing_.contains(seen->key)) {
+          refreshing_.insert(seen->key);
+          asio::co_spawn(ex_, refresh(seen->key, seen->generation, life, load), asio::detached);
+        }
+      } else {
+        *answer.ttl_ms -= life.swr.count();
+      }
+    }
     co_return answer;
   }
   counters_->miss();
@@ -128,12 +145,12 @@ asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, st
       co_return shared;
     }
     // The loader took too long: go to the database ourselves.
-    auto fallback = co_await load_and_store(*seen, ttl, load, cache_not_found);
+    auto fallback = co_await load_and_store(*seen, life, load, cache_not_found);
     co_return fallback;
   }
   auto flight = std::make_shared<Flight>();
   flights_.emplace(seen->key, flight);
-  auto result = co_await load_once(*seen, ttl, load, cache_not_found);
+  auto result = co_await load_once(*seen, life, load, cache_not_found);
   if (result) result->timings.redis_ms += lookup_ms;
   flight->result = result;
   for (auto& w : flight->waiters) w->cancel();
@@ -155,19 +172,33 @@ asio::awaitable<Result<Answer>> CatalogService::load_direct(Answer answer, Loade
   co_return answer;
 }
 
-asio::awaitable<Result<Answer>> CatalogService::load_once(const cache::Lookup& seen,
-                                                          std::chrono::milliseconds ttl, Loader& load,
-                                                          bool cache_not_found) {
+asio::awaitable<void> CatalogService::refresh(std::string key, std::string generation, Lifetime life,
+                                              Loader load) {
+  // One refresher across threads and processes: whoever holds the lease. Others keep serving the stale value.
+  const std::string lease_key = cache::keys::lease(key);
+  const std::string token = token_prefix_ + std::to_string(next_token_++);
+  auto leased = co_await cache_->acquire_lease(lease_key, token, policy_.lease_ttl);
+  if (leased && *leased) {
+    cache::Lookup seen{generation, key, std::nullopt};
+    auto r = co_await load_and_store(seen, life, load, false);
+    if (!r) spdlog::warn("event=swr_refresh_failed key=\"{}\" detail=\"{}\"", key, r.error().message);
+    (void)co_await cache_->release_lease(lease_key, token);
+  }
+  refreshing_.erase(key);
+}
+
+asio::awaitable<Result<Answer>> CatalogService::load_once(const cache::Lookup& seen, Lifetime life,
+                                                          Loader& load, bool cache_not_found) {
   const std::string lease_key = cache::keys::lease(seen.key);
   const std::string token = token_prefix_ + std::to_string(next_token_++);
   auto leased = co_await cache_->acquire_lease(lease_key, token, policy_.lease_ttl);
   if (!leased) {
     counters_->redis_error();
-    auto r = co_await load_and_store(seen, ttl, load, cache_not_found);
+    auto r = co_await load_and_store(seen, life, load, cache_not_found);
     co_return r;
   }
   if (*leased) {
-    auto r = co_await load_and_store(seen, ttl, load, cache_not_found);
+    auto r = co_await load_and_store(seen, life, load, cache_not_found);
     if (auto released = co_await cache_->release_lease(lease_key, token); !released) counters_->redis_error();
     co_return r;
   }
@@ -197,31 +228,31 @@ asio::awaitable<Result<Answer>> CatalogService::load_once(const cache::Lookup& s
       co_return answer;
     }
   }
-  auto r = co_await load_and_store(seen, ttl, load, cache_not_found);
+  auto r = co_await load_and_store(seen, life, load, cache_not_found);
   co_return r;
 }
 
-asio::awaitable<Result<Answer>> CatalogService::load_and_store(const cache::Lookup& seen,
-                                                               std::chrono::milliseconds ttl, Loader& load,
-                                                               bool cache_not_found) {
+asio::awaitable<Result<Answer>> CatalogService::load_and_store(const cache::Lookup& seen, Lifetime life,
+                                                               Loader& load, bool cache_not_found) {
   Answer answer;
   Stopwatch db_time;
   counters_->db_query();
   auto loaded = co_await load();
   answer.timings.db_ms = db_time.elapsed_ms();
   std::string_view value;
+  auto keep = jittered(life.ttl) + life.swr;
   if (!loaded) {
     if (loaded.error().kind != ErrorKind::not_found) co_return loaded.error();
     answer.not_found = true;
     if (!cache_not_found) co_return answer;
     value = not_found_marker;
-    ttl = policy_.negative_ttl;
+    keep = jittered(policy_.negative_ttl);
   } else {
     answer.body = std::move(*loaded);
     value = answer.body;
   }
   Stopwatch redis_time;
-  auto stored = co_await cache_->store(seen.key, value, jittered(ttl), seen.generation);
+  auto stored = co_await cache_->store(seen.key, value, keep, seen.generation);
   answer.timings.redis_ms += redis_time.elapsed_ms();
   if (!stored) {
     counters_->redis_error();
@@ -243,7 +274,8 @@ asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMo
     co_return model::to_json(**row);
   };
   auto key = cache::keys::product(id);
-  auto answer = co_await read_through(std::move(key), policy_.ttl, mode, std::move(load), true);
+  auto answer =
+      co_await read_through(std::move(key), lifetime(policy_.ttl, "product"), mode, std::move(load), true);
   co_return answer;
 }
 
@@ -254,7 +286,8 @@ asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t
     co_return model::to_json(*page);
   };
   auto key = cache::keys::products_page(limit, offset);
-  auto answer = co_await read_through(std::move(key), policy_.products_ttl, mode, std::move(load));
+  auto answer = co_await read_through(std::move(key), lifetime(policy_.products_ttl, "products"), mode,
+                                      std::move(load));
   co_return answer;
 }
 
@@ -265,7 +298,8 @@ asio::awaitable<Result<Answer>> CatalogService::categories(CacheMode mode) {
     co_return model::to_json(*stats);
   };
   auto key = cache::keys::categories();
-  auto answer = co_await read_through(std::move(key), policy_.categories_ttl, mode, std::move(load));
+  auto answer = co_await read_through(std::move(key), lifetime(policy_.categories_ttl, "categories"), mode,
+                                      std::move(load));
   co_return answer;
 }
 
@@ -278,7 +312,8 @@ asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int li
     if (!page) co_return page.error();
     co_return model::to_json(*page);
   };
-  auto answer = co_await read_through(std::move(key), policy_.search_ttl, mode, std::move(load));
+  auto answer =
+      co_await read_through(std::move(key), lifetime(policy_.search_ttl, "search"), mode, std::move(load));
   co_return answer;
 }
 
@@ -289,7 +324,8 @@ asio::awaitable<Result<Answer>> CatalogService::top_products(int limit, CacheMod
     co_return model::to_json(*top);
   };
   auto key = cache::keys::top_products(limit, db::top_products_min_reviews);
-  auto answer = co_await read_through(std::move(key), policy_.top_products_ttl, mode, std::move(load));
+  auto answer = co_await read_through(std::move(key), lifetime(policy_.top_products_ttl, "top-products"),
+                                      mode, std::move(load));
   co_return answer;
 }
 

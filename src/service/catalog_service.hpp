@@ -51,6 +51,7 @@ struct Answer {
   bool collapsed =
       false;  // this caller waited for another caller's load instead of querying (single-flight/lease)
   bool stored = false;  // the loaded value was written to Redis
+  bool stale = false;   // served past its soft TTL (stale-while-revalidate); a refresh is under way
   Timings timings;
 };
 
@@ -92,7 +93,11 @@ struct Policy {
   std::chrono::milliseconds lease_poll{10};        // how often a waiter looks for the loader's value
   WritePolicy write_policy = WritePolicy::invalidate;
   std::chrono::milliseconds invalidation_retry{500};
-  int db_delay_ms = 0;  // reported by /api/stats so nobody mistakes it for real cost
+  // Stale-while-revalidate: for these endpoints, keep entries `swr` longer than their TTL; a read in that
+  // window is served at once (marked stale) and one caller refreshes the entry in the background. 0 = off.
+  std::chrono::milliseconds swr{0};
+  std::set<std::string> swr_endpoints;  // "product", "products", "categories", "search", "top-products"
+  int db_delay_ms = 0;                  // reported by /api/stats so nobody mistakes it for real cost
 };
 
 // The outcome of a write, after it committed.
@@ -136,16 +141,21 @@ class CatalogService {
   using Loader = std::function<boost::asio::awaitable<Result<std::string>>()>;
   struct Flight;
 
-  boost::asio::awaitable<Result<Answer>> read_through(std::string key, std::chrono::milliseconds ttl,
-                                                      CacheMode mode, Loader load,
-                                                      bool cache_not_found = false);
+  // How long a key lives: its TTL, plus the stale-while-revalidate window when the endpoint opted in.
+  struct Lifetime {
+    std::chrono::milliseconds ttl;
+    std::chrono::milliseconds swr{0};
+  };
+  Lifetime lifetime(std::chrono::milliseconds ttl, const char* endpoint) const;
+  boost::asio::awaitable<Result<Answer>> read_through(std::string key, Lifetime life, CacheMode mode,
+                                                      Loader load, bool cache_not_found = false);
+  boost::asio::awaitable<void> refresh(std::string key, std::string generation, Lifetime life, Loader load);
   // PostgreSQL only (bypass, or Redis unavailable): nothing is read from or stored in the cache.
   boost::asio::awaitable<Result<Answer>> load_direct(Answer answer, Loader& load);
-  boost::asio::awaitable<Result<Answer>> load_once(const cache::Lookup& seen, std::chrono::milliseconds ttl,
-                                                   Loader& load, bool cache_not_found);
-  boost::asio::awaitable<Result<Answer>> load_and_store(const cache::Lookup& seen,
-                                                        std::chrono::milliseconds ttl, Loader& load,
-                                                        bool cache_not_found);
+  boost::asio::awaitable<Result<Answer>> load_once(const cache::Lookup& seen, Lifetime life, Loader& load,
+                                                   bool cache_not_found);
+  boost::asio::awaitable<Result<Answer>> load_and_store(const cache::Lookup& seen, Lifetime life,
+                                                        Loader& load, bool cache_not_found);
   boost::asio::awaitable<WriteOutcome> after_write(std::int64_t id, std::optional<model::Product> product);
   boost::asio::awaitable<void> retry_invalidations();
   std::chrono::milliseconds jittered(std::chrono::milliseconds ttl);
@@ -160,6 +170,8 @@ class CatalogService {
   std::uint64_t next_token_ = 0;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // in-flight loads on this thread
   std::set<std::int64_t> pending_invalidations_;  // product ids; derived keys go with them
+  std::set<std::string>
+      refreshing_;  // keys this thread is refreshing in the background (stale-while-revalidate)
   bool retrying_ = false;
 };
 

@@ -297,6 +297,25 @@ TEST_F(CorrectnessTest, TheDemonstrationsShowOneQueryAndAFreshRead) {
                    std::stod(sql("SELECT price FROM products WHERE id = 17")[0][0]));
 }
 
+TEST_F(CorrectnessTest, StaleWhileRevalidateServesStaleOnceThenFresh) {
+  ServerProcess server({"--cache-ttl-seconds", "1", "--ttl-jitter", "0", "--swr-seconds", "30",
+                        "--swr-endpoints", "categories"});
+  ASSERT_EQ(http(server.port(), "GET", "/api/categories").header("x-cache"), "MISS");
+  std::this_thread::sleep_for(1200ms);
+  auto stale = http(server.port(), "GET", "/api/categories");
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(stale.header("x-cache"), "HIT");
+  EXPECT_NE(stale.header("cache-status").find("stale"), std::string::npos) << stale.header("cache-status");
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = http(server.port(), "GET", "/api/categories");
+        return r.header("x-cache") == "HIT" && r.header("cache-status").find("stale") == std::string::npos;
+      },
+      5s));
+  // One miss and one background refresh; the stale reads themselves never waited for PostgreSQL.
+  EXPECT_EQ(http(server.port(), "GET", "/api/stats").json().at("app").at("db_queries"), 2);
+}
+
 TEST_F(CorrectnessTest, StatsShowTheTtlDistributionOfOurKeys) {
   ServerProcess server;
   for (int id = 20; id < 40; ++id) http(server.port(), "GET", "/products/" + std::to_string(id));

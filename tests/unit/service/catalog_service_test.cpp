@@ -148,6 +148,10 @@ class FakeCatalog : public db::Catalog {
   }
   asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() override {
     ++queries;
+    if (latency.count() > 0) {
+      asio::steady_timer t(co_await asio::this_coro::executor, latency);
+      co_await t.async_wait(asio::use_awaitable);
+    }
     co_return std::vector<model::CategoryStats>{{1, "Books", 2, 3, "4.50", "10.00", "5.00", "15.00"}};
   }
   asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
@@ -409,6 +413,33 @@ TEST_F(Fixture, CreatingAProductClearsItsNegativeEntry) {
   model::ProductDraft d{"New", "", "1.00", "Home"};
   ASSERT_TRUE(run(svc.create_product(d)));
   EXPECT_FALSE(store->data.contains("cachelab:v1:product:101"));
+}
+
+TEST_F(Fixture, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackground) {
+  Policy p = no_jitter();
+  p.categories_ttl = std::chrono::milliseconds(1000);
+  p.swr = std::chrono::milliseconds(5000);
+  p.swr_endpoints = {"categories"};
+  CatalogService swr{ctx.get_executor(), store, db, counters, p};
+  ASSERT_TRUE(run(swr.categories(CacheMode::use)));
+  auto& entry = store->data.at("cachelab:v1:g0:categories");
+  EXPECT_EQ(entry.second, 6000);  // TTL + the stale window
+  entry.second = 3000;            // 3 s left: past the soft TTL, inside the stale window
+  db->latency = std::chrono::milliseconds(20);
+  auto stale = run(swr.categories(CacheMode::use));
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->source, Source::cache);
+  EXPECT_TRUE(stale->stale);
+  EXPECT_EQ(db->queries, 2);  // the refresh has started, but the stale answer did not wait for it
+  EXPECT_LT(stale->timings.db_ms, 1.0);
+  EXPECT_EQ(store->data.at("cachelab:v1:g0:categories").second, 3000);
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(100));  // the background refresh completes
+  EXPECT_EQ(db->queries, 2);
+  EXPECT_EQ(store->data.at("cachelab:v1:g0:categories").second, 6000);
+  auto fresh = run(swr.categories(CacheMode::use));
+  EXPECT_FALSE(fresh->stale);
+  EXPECT_EQ(*fresh->ttl_ms, 1000);  // reported against the soft TTL
 }
 
 TEST(RenderAnswer, SplicesSourceTimingAndTtlIntoTheStoredObject) {
