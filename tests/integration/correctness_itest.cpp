@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <climits>
 #include <latch>
 #include <thread>
 
@@ -326,6 +327,16 @@ TEST_F(CorrectnessTest, StatsShowTheTtlDistributionOfOurKeys) {
   EXPECT_EQ(total, stats.at("redis").at("keys").to_number<std::int64_t>());
   EXPECT_EQ(total, 20);
   EXPECT_DOUBLE_EQ(stats.at("policy").at("ttl_jitter").to_number<double>(), 0.10);
+  // Jitter: keys stored within a second of each other expire spread over the ±10% band, not together.
+  long long lo = LLONG_MAX, hi = 0;
+  for (int id = 20; id < 40; ++id) {
+    const auto ttl = std::stoll(redis({"PTTL", "cachelab:v1:product:" + std::to_string(id)}).value());
+    EXPECT_GE(ttl, 50000);
+    EXPECT_LE(ttl, 66000);
+    lo = std::min(lo, ttl);
+    hi = std::max(hi, ttl);
+  }
+  EXPECT_GT(hi - lo, 2000);
 }
 
 }  // namespace
