@@ -338,8 +338,13 @@ awaitable<Response> health(RequestContext&) {
   co_return json_response(http::status::ok, R"({"status":"ok"})");
 }
 
-awaitable<Response> ready(service::CatalogService& svc, RequestContext&) {
-  auto r = co_await svc.readiness();
+awaitable<Response> ready(std::shared_ptr<service::CatalogService> svc, RequestContext&,
+                          const ApiOptions& options) {
+  if (options.draining && options.draining->load()) {
+    co_return json_response(http::status::service_unavailable,
+                            R"({"status":"draining","error":{"code":"draining","message":"shutting down"}})");
+  }
+  auto r = co_await svc->readiness();
   std::string body;
   JsonWriter w(body);
   w.begin_object()
@@ -414,8 +419,10 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc, co
   router.add(verb::get, "/", "This list of endpoints",
              [&router](RequestContext& ctx) { return index(router, ctx); });
   router.add(verb::get, "/health", "Liveness: answers without touching any backend", health);
-  router.add(verb::get, "/ready", "Readiness: 503 when PostgreSQL is unreachable; Redis down is 'degraded'",
-             with(ready));
+  router.add(
+      verb::get, "/ready",
+      "Readiness: 503 when PostgreSQL is unreachable or the server is draining; Redis down is 'degraded'",
+      [svc, options](RequestContext& ctx) { return ready(svc, ctx, options); });
   router.add(verb::get, "/products", "A page of products: ?limit=1..100 (10) &offset=0.. &cache=bypass",
              with(list_products));
   router.add(verb::get, "/products/{id}", "One product, cache-aside; ?cache=bypass reads PostgreSQL only",

@@ -7,6 +7,7 @@
 #include "api/router.hpp"
 #include "service/catalog_service.hpp"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,8 @@ namespace cachelab::api {
 
 struct ApiOptions {
   std::string admin_token;  // empty: writes only from loopback
+  // Set when the process is shutting down: /ready answers 503 so load balancers stop sending traffic.
+  std::shared_ptr<const std::atomic<bool>> draining;
 };
 
 // A 401/403 response when the caller may not change state, nothing when it may.

@@ -1,5 +1,6 @@
 #include "app/commands.hpp"
 
+#include "api/handlers.hpp"
 #include "core/log.hpp"
 #include "db/catalog.hpp"
 #include "db/migrate.hpp"
@@ -30,6 +31,16 @@ int run_migrate(const config::MigrateConfig& c) {
     return 1;
   }
   spdlog::info("event=migrated applied={}", *ran);
+  return 0;
+}
+
+int run_routes() {
+  api::Router router;
+  api::add_routes(router, nullptr);  // handlers are never called here, so no service is needed
+  for (const auto& r : router.routes()) {
+    fmt::print("{} {}\t{}\n", std::string_view(boost::beast::http::to_string(r.method)), r.pattern,
+               r.summary);
+  }
   return 0;
 }
 

@@ -10,5 +10,7 @@ int run_serve(const config::ServeConfig& c);
 int run_seed(const config::SeedConfig& c);
 int run_migrate(const config::MigrateConfig& c);
 int run_explain(const config::ExplainConfig& c);
+// Prints the endpoint table: what deploy manifests and docs are checked against.
+int run_routes();
 
 }  // namespace cachelab::app

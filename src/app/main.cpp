@@ -25,7 +25,11 @@ int main(int argc, char** argv) {
       "explain", "EXPLAIN (ANALYZE, BUFFERS) the SQL behind an endpoint, as the server runs it");
   config::add_options(*explain_cmd, explain);
 
+  auto* routes_cmd =
+      app.add_subcommand("routes", "List the HTTP endpoints (method, path, summary), one per line");
+
   CLI11_PARSE(app, argc, argv);
+  if (routes_cmd->parsed()) return app::run_routes();
   if (explain_cmd->parsed()) return app::run_explain(explain);
   if (serve_cmd->parsed()) return app::run_serve(serve);
   if (seed_cmd->parsed()) return app::run_seed(seed);

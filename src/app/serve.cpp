@@ -84,6 +84,7 @@ int run_serve(const config::ServeConfig& c) {
   const int threads = config::io_threads(c);
   const int pool_per_thread = std::max(1, (c.db_pool_size + threads - 1) / threads);
   auto counters = std::make_shared<service::Counters>();
+  auto draining = std::make_shared<std::atomic<bool>>(false);
   const auto seconds = [](int s) { return std::chrono::milliseconds(std::int64_t{s} * 1000); };
   const service::Policy policy{seconds(c.cache_ttl_seconds),
                                seconds(config::ttl_or_default(c.products_ttl_seconds, c)),
@@ -124,7 +125,7 @@ int run_serve(const config::ServeConfig& c) {
     auto svc = std::make_shared<service::CatalogService>(ex, cache::make_redis_store(w.redis), catalog,
                                                          counters, policy);
     w.router = std::make_shared<api::Router>();
-    api::add_routes(*w.router, svc, api::ApiOptions{c.admin_token});
+    api::add_routes(*w.router, svc, api::ApiOptions{c.admin_token, draining});
     contexts.push_back(w.context.get());
     handlers.push_back([router = w.router](http::Request& req, const http::Peer& peer) {
       return router->dispatch(req, api::Caller{peer.address, peer.loopback});
@@ -157,6 +158,7 @@ int run_serve(const config::ServeConfig& c) {
   signals->async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("event=shutdown signal={} grace_s={}", sig, c.shutdown_grace_seconds);
+    draining->store(true);
     server.drain();
     asio::co_spawn(main, finish_drain(server, workers, std::chrono::seconds(c.shutdown_grace_seconds)),
                    asio::detached);

@@ -107,7 +107,6 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     }
 
     Request req = parser.release();
-    const bool keep_alive = req.keep_alive() && !state->draining.load(std::memory_order_relaxed);
     const auto started = std::chrono::steady_clock::now();
     Response res;
     try {
@@ -118,7 +117,8 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     }
     res.version(req.version());
     res.set(beast_http::field::server, "cachelab");
-    res.keep_alive(keep_alive && res.keep_alive());
+    // Decided after the handler: a drain that began while it ran closes this connection after the answer.
+    res.keep_alive(req.keep_alive() && res.keep_alive() && !state->draining.load(std::memory_order_relaxed));
     res.prepare_payload();
     if (o.access_log) {
       spdlog::info(

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <fstream>
 #include <thread>
 
@@ -283,6 +284,22 @@ TEST_F(ServerTest, ConcurrentClientsGetCorrectAnswersAndTheServerStopsCleanly) {
   }
   for (auto& c : clients) c.join();
   EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(ServerTest, SigtermFinishesTheRequestInFlightRefusesNewConnectionsAndExitsZero) {
+  // A slow (simulated) database read keeps one request in flight while the server is told to stop.
+  ServerProcess server({"--db-delay-ms", "1500", "--shutdown-grace-seconds", "10"});
+  HttpResponse in_flight;
+  std::thread client([&] { in_flight = http(server.port(), "GET", "/products/77?cache=bypass"); });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_ANY_THROW(http(server.port(), "GET", "/health"));  // no longer accepting
+  client.join();
+  EXPECT_EQ(in_flight.status, 200) << in_flight.body;
+  EXPECT_EQ(in_flight.json().at("id"), 77);
+  EXPECT_EQ(in_flight.header("connection"), "close");
   EXPECT_EQ(server.stop(), 0);
 }
 

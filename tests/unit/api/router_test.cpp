@@ -1,5 +1,7 @@
 #include "api/router.hpp"
 
+#include "api/handlers.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -53,6 +55,15 @@ TEST(Router, RejectsMalformedTargets) {
   auto res = run(r, http::verb::get, "/items/%zz");
   EXPECT_EQ(res.result(), http::status::bad_request);
   EXPECT_EQ(boost::json::parse(res.body()).at("error").at("code"), "invalid_target");
+}
+
+TEST(Ready, IsUnavailableWhileDraining) {
+  auto draining = std::make_shared<std::atomic<bool>>(true);
+  Router r;
+  add_routes(r, nullptr, ApiOptions{"", draining});  // /ready answers before touching the service
+  auto res = run(r, http::verb::get, "/ready");
+  EXPECT_EQ(res.result(), http::status::service_unavailable);
+  EXPECT_EQ(boost::json::parse(res.body()).at("status"), "draining");
 }
 
 }  // namespace
