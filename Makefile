@@ -6,7 +6,7 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps build build-debug demo test bench stop clean format
+.PHONY: help deps node-deps build build-debug demo test bench stop clean format
 
 help:
 	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
@@ -17,6 +17,12 @@ help:
 
 deps:
 	@bash scripts/install-deps.sh
+
+# npm packages for the tests, exactly as package-lock.json pins them.
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node-deps: deps node_modules/.package-lock.json
 
 build: deps
 	cmake --preset release >/dev/null
@@ -29,7 +35,7 @@ build-debug: deps
 demo: build
 	@bash scripts/demo.sh $(PORT) $(SCALE)
 
-test: build-debug
+test: build-debug node-deps
 	ctest --preset debug
 
 bench: build

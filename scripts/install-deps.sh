@@ -13,15 +13,30 @@ PACKAGES=(
   postgresql-15 postgresql-contrib redis-server redis-tools
   # benchmarks
   wrk
+  # deployment-file checks in make test (yamllint; node + npm run the schema validators, see below)
+  yamllint
 )
-if [[ "${1:-}" == "--runtime-only" ]]; then
-  PACKAGES=(libpq5 libhiredis0.14 libspdlog1.10 libfmt9 libboost-json1.81.0 libboost-url1.81.0 ca-certificates)
-fi
+case "${1:-}" in
+  # What the container's build stage needs: the compilers and libraries, no servers.
+  --build-only)
+    PACKAGES=(build-essential cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
+              libboost-url1.81-dev libboost-system1.81-dev libpq-dev libhiredis-dev libspdlog-dev libfmt-dev
+              libcli11-dev) ;;
+  # What the container's runtime stage needs: the shared libraries the binary links (see `ldd cachelab`).
+  --runtime-only)
+    PACKAGES=(libpq5 libhiredis0.14 libspdlog1.10 libfmt9 libboost-json1.81.0 libboost-url1.81.0) ;;
+  "") ;;
+  *) echo "usage: $0 [--build-only|--runtime-only]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (tests/deploy, later the dashboard): Debian's packages unless a node is already on PATH.
+if [[ -z "${1:-}" ]] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]} == 0)); then
   exit 0
 fi

@@ -12,5 +12,7 @@ int run_migrate(const config::MigrateConfig& c);
 int run_explain(const config::ExplainConfig& c);
 // Prints the endpoint table: what deploy manifests and docs are checked against.
 int run_routes();
+// GET /health on the local server; exit status 0 when it answers 200 (the container health check).
+int run_healthcheck(const config::HealthcheckConfig& c);
 
 }  // namespace cachelab::app

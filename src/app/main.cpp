@@ -25,11 +25,16 @@ int main(int argc, char** argv) {
       "explain", "EXPLAIN (ANALYZE, BUFFERS) the SQL behind an endpoint, as the server runs it");
   config::add_options(*explain_cmd, explain);
 
+  config::HealthcheckConfig healthcheck;
+  auto* healthcheck_cmd = app.add_subcommand("healthcheck", "Exit 0 when the local server answers GET /health with 200");
+  config::add_options(*healthcheck_cmd, healthcheck);
+
   auto* routes_cmd =
       app.add_subcommand("routes", "List the HTTP endpoints (method, path, summary), one per line");
 
   CLI11_PARSE(app, argc, argv);
   if (routes_cmd->parsed()) return app::run_routes();
+  if (healthcheck_cmd->parsed()) return app::run_healthcheck(healthcheck);
   if (explain_cmd->parsed()) return app::run_explain(explain);
   if (serve_cmd->parsed()) return app::run_serve(serve);
   if (seed_cmd->parsed()) return app::run_seed(seed);

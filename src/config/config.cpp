@@ -134,6 +134,12 @@ void add_options(CLI::App& app, ExplainConfig& c) {
       ->capture_default_str();
 }
 
+void add_options(CLI::App& app, HealthcheckConfig& c) {
+  app.add_option("--port", c.port, "Port of the local server")->envname("PORT")->capture_default_str();
+  app.add_option("--path", c.path, "Path to GET")->capture_default_str();
+  app.add_option("--timeout-seconds", c.timeout_seconds, "Give up after this long")->capture_default_str();
+}
+
 std::string validate(const ServeConfig& c) {
   auto redis = boost::urls::parse_uri(c.redis_url);
   if (!redis || (redis->scheme() != "redis")) {

@@ -62,11 +62,19 @@ struct ExplainConfig {
   std::string log_level = "warn";
 };
 
+struct HealthcheckConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  std::string path = "/health";
+  int timeout_seconds = 3;
+};
+
 // Registers the subcommand's flags, each with its environment variable, on `app`.
 void add_options(CLI::App& app, ServeConfig& c);
 void add_options(CLI::App& app, SeedConfig& c);
 void add_options(CLI::App& app, MigrateConfig& c);
 void add_options(CLI::App& app, ExplainConfig& c);
+void add_options(CLI::App& app, HealthcheckConfig& c);
 
 // Returns an empty string when the configuration is usable, else what is wrong.
 std::string validate(const ServeConfig& c);
