@@ -2,11 +2,11 @@
 // so the runtime image needs no curl. A command-line tool: blocking I/O is fine here.
 #include "app/commands.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 namespace cachelab::app {
 

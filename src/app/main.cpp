@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   config::add_options(*explain_cmd, explain);
 
   config::HealthcheckConfig healthcheck;
-  auto* healthcheck_cmd = app.add_subcommand("healthcheck", "Exit 0 when the local server answers GET /health with 200");
+  auto* healthcheck_cmd =
+      app.add_subcommand("healthcheck", "Exit 0 when the local server answers GET /health with 200");
   config::add_options(*healthcheck_cmd, healthcheck);
 
   auto* routes_cmd =
