@@ -197,16 +197,9 @@ awaitable<Response> api_compare(service::CatalogService& svc, RequestContext& ct
   co_return json_response(http::status::ok, std::move(body));
 }
 
-awaitable<Response> api_stats(service::CatalogService& svc, RequestContext&) {
-  auto stats = co_await svc.cache_stats();
-  if (!stats) co_return error_response(stats.error(), "cache");
-  const auto& a = stats->app;
-  const auto& p = svc.policy();
-  std::string body;
-  JsonWriter w(body);
-  w.begin_object();
-  w.key("app")
-      .begin_object()
+// The app's counters and Redis's figures, written the same way by /cache/stats and /api/stats.
+void write_app_counters(JsonWriter& w, const service::CounterSnapshot& a) {
+  w.begin_object()
       .field("hits", a.hits)
       .field("misses", a.misses)
       .key("hit_rate")
@@ -218,24 +211,42 @@ awaitable<Response> api_stats(service::CatalogService& svc, RequestContext&) {
       .field("invalidations", a.invalidations)
       .field("invalidations_pending", a.invalidations_pending)
       .end_object();
-  w.key("redis");
-  if (const auto& r = stats->redis) {
-    w.begin_object()
-        .field("keyspace_hits", r->keyspace_hits)
-        .field("keyspace_misses", r->keyspace_misses)
-        .key("hit_rate")
-        .number(r->hit_rate(), 4)
-        .field("used_memory", r->used_memory)
-        .field("used_memory_human", r->used_memory_human)
-        .field("maxmemory", r->maxmemory)
-        .field("maxmemory_policy", r->maxmemory_policy)
-        .field("evicted_keys", r->evicted_keys)
-        .field("expired_keys", r->expired_keys)
-        .field("keys", r->keys)
-        .end_object();
-  } else {
+}
+
+void write_redis_stats(JsonWriter& w, const std::optional<service::RedisStats>& redis) {
+  if (!redis) {
     w.null();
+    return;
   }
+  const auto& r = *redis;
+  w.begin_object()
+      .field("keyspace_hits", r.keyspace_hits)
+      .field("keyspace_misses", r.keyspace_misses)
+      .key("hit_rate")
+      .number(r.hit_rate(), 4)
+      .field("used_memory", r.used_memory)
+      .field("used_memory_human", r.used_memory_human)
+      .field("maxmemory", r.maxmemory)
+      .field("maxmemory_policy", r.maxmemory_policy)
+      .field("evicted_keys", r.evicted_keys)
+      .field("expired_keys", r.expired_keys)
+      .field("connected_clients", r.connected_clients)
+      .field("total_commands_processed", r.total_commands_processed)
+      .field("keys", r.keys)
+      .end_object();
+}
+
+awaitable<Response> api_stats(service::CatalogService& svc, RequestContext&) {
+  auto stats = co_await svc.cache_stats();
+  if (!stats) co_return error_response(stats.error(), "cache");
+  const auto& p = svc.policy();
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("app");
+  write_app_counters(w, stats->app);
+  w.key("redis");
+  write_redis_stats(w, stats->redis);
   auto secs = [](std::chrono::milliseconds ms) { return static_cast<std::int64_t>(ms.count() / 1000); };
   w.field("cache", stats->redis ? "ok" : "unavailable");
   w.key("ttl_seconds")
@@ -287,35 +298,9 @@ awaitable<Response> cache_stats(service::CatalogService& svc, RequestContext&) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("cache_stats");
-  if (const auto& r = stats->redis) {
-    w.begin_object()
-        .field("keyspace_hits", r->keyspace_hits)
-        .field("keyspace_misses", r->keyspace_misses)
-        .key("hit_rate")
-        .number(r->hit_rate(), 4)
-        .field("used_memory", r->used_memory)
-        .field("used_memory_human", r->used_memory_human)
-        .field("maxmemory", r->maxmemory)
-        .field("maxmemory_policy", r->maxmemory_policy)
-        .field("evicted_keys", r->evicted_keys)
-        .field("expired_keys", r->expired_keys)
-        .field("connected_clients", r->connected_clients)
-        .field("total_commands_processed", r->total_commands_processed)
-        .field("keys", r->keys)
-        .end_object();
-  } else {
-    w.null();
-  }
-  const auto& a = stats->app;
-  w.key("app")
-      .begin_object()
-      .field("hits", a.hits)
-      .field("misses", a.misses)
-      .key("hit_rate")
-      .number(a.hit_rate(), 4)
-      .field("db_queries", a.db_queries)
-      .field("redis_errors", a.redis_errors)
-      .end_object();
+  write_redis_stats(w, stats->redis);
+  w.key("app");
+  write_app_counters(w, stats->app);
   w.field("cache", stats->redis ? "ok" : "unavailable");
   w.end_object();
   co_return json_response(http::status::ok, std::move(body));

@@ -35,15 +35,7 @@ Result<void> SyncPg::exec(const std::string& sql) {
 }
 
 Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql) {
-  std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(conn_.get(), sql.c_str()), PQclear);
-  if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
-    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())));
-  }
-  std::vector<Row> rows(PQntuples(res.get()));
-  for (int r = 0; r < PQntuples(res.get()); ++r) {
-    for (int c = 0; c < PQnfields(res.get()); ++c) rows[r].emplace_back(PQgetvalue(res.get(), r, c));
-  }
-  return rows;
+  return query(sql, {});
 }
 
 Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql,
