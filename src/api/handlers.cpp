@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace cachelab::api {
 namespace {
 
@@ -306,6 +308,104 @@ awaitable<Response> cache_stats(service::CatalogService& svc, RequestContext&) {
   co_return json_response(http::status::ok, std::move(body));
 }
 
+std::optional<std::string> query_value(boost::urls::url_view url, std::string_view name) {
+  auto params = url.params();
+  auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  return std::string((*it).value);
+}
+
+// GET /api/cache/keys?match=product:*&cursor=0&count=50 — one SCAN step over our namespace, with type, size,
+// TTL.
+awaitable<Response> api_cache_keys(service::CatalogService& svc, RequestContext& ctx) {
+  const auto match = query_value(ctx.url, "match").value_or("*");
+  if (match.empty() || match.size() > 100 ||
+      match.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:*?=_.-{} ") !=
+          std::string::npos) {
+    co_return error_response(
+        http::status::bad_request, "invalid_match",
+        "match is a pattern of letters, digits and : * ? = _ . - { } (1 to 100 characters)");
+  }
+  const auto cursor = query_value(ctx.url, "cursor").value_or("0");
+  if (cursor.empty() || cursor.size() > 20 || cursor.find_first_not_of("0123456789") != std::string::npos) {
+    co_return error_response(http::status::bad_request, "invalid_cursor",
+                             "cursor is the number the last page returned");
+  }
+  auto count = int_param(ctx.url, "count", 50, 1, 200);
+  if (auto e = error_of(count)) co_return param_error(*e);
+  auto page = co_await svc.browse_keys(match, cursor, static_cast<int>(std::get<std::int64_t>(count)));
+  if (!page) co_return error_response(page.error(), "cache");
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().field("cursor", page->cursor).field("done", page->cursor == "0").key("keys").begin_array();
+  for (const auto& k : page->keys) {
+    w.begin_object()
+        .field("key", k.key)
+        .field("type", k.type)
+        .field("size_bytes", k.size_bytes)
+        .field("ttl_ms", k.ttl_ms)
+        .end_object();
+  }
+  w.end_array().end_object();
+  co_return json_response(http::status::ok, std::move(body));
+}
+
+// GET /api/cache/key?name=… — one key's value (as a JSON string), type and TTL.
+awaitable<Response> api_cache_key(service::CatalogService& svc, RequestContext& ctx) {
+  const auto name = query_value(ctx.url, "name");
+  if (!name) co_return error_response(http::status::bad_request, "invalid_name", "name is required");
+  auto value = co_await svc.read_key(*name);
+  if (!value) co_return error_response(value.error(), "cache");
+  if (!*value) co_return error_response(http::status::not_found, "not_found", "no such key");
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object()
+      .field("key", *name)
+      .field("type", (*value)->type)
+      .field("ttl_ms", (*value)->ttl_ms)
+      .field("value", (*value)->value)
+      .end_object();
+  co_return json_response(http::status::ok, std::move(body));
+}
+
+// DELETE /api/cache/key?name=… (admin)
+awaitable<Response> api_delete_cache_key(service::CatalogService& svc, RequestContext& ctx,
+                                         const ApiOptions& options) {
+  if (auto denied = deny_unless_admin(ctx, options)) co_return std::move(*denied);
+  const auto name = query_value(ctx.url, "name");
+  if (!name) co_return error_response(http::status::bad_request, "invalid_name", "name is required");
+  auto erased = co_await svc.delete_key(*name);
+  if (!erased) co_return error_response(erased.error(), "cache");
+  if (!*erased) co_return error_response(http::status::not_found, "not_found", "no such key");
+  co_return json_response(http::status::ok, fmt::format("{{\"deleted\":{}}}", [&] {
+                            std::string q;
+                            append_json_string(q, *name);
+                            return q;
+                          }()));
+}
+
+// GET /api/explain?endpoint=categories — EXPLAIN (ANALYZE, BUFFERS) of the server's own statements for it.
+awaitable<Response> api_explain(service::CatalogService& svc, RequestContext& ctx) {
+  const auto endpoint = query_value(ctx.url, "endpoint").value_or("");
+  static constexpr std::string_view known[] = {"product", "products", "categories", "search", "top-products"};
+  if (std::find(std::begin(known), std::end(known), endpoint) == std::end(known)) {
+    co_return error_response(http::status::bad_request, "invalid_endpoint",
+                             "endpoint must be one of: product, products, categories, search, top-products");
+  }
+  auto plans = co_await svc.explain(endpoint);
+  if (!plans) co_return error_response(plans.error());
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().field("endpoint", endpoint).key("queries").begin_array();
+  for (const auto& p : *plans) {
+    w.begin_object().field("sql", p.sql).key("parameters").begin_array();
+    for (const auto& v : p.params) w.value(v);
+    w.end_array().field("plan", p.plan).end_object();
+  }
+  w.end_array().end_object();
+  co_return json_response(http::status::ok, std::move(body));
+}
+
 // DELETE /cache/clear and POST /api/flush-cache: one implementation. Neither takes a body.
 awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext& ctx,
                                 const ApiOptions& options) {
@@ -433,6 +533,18 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc, co
       verb::get, "/api/compare",
       "Database vs cache timing: ?endpoint=categories|search|top-products|product (&q=, &id=, &limit=)",
       with(api_compare));
+  router.add(
+      verb::get, "/api/cache/keys",
+      "Cache browser: one SCAN step of our keys with type, size, TTL (?match=, ?cursor=, ?count=1..200)",
+      with(api_cache_keys));
+  router.add(verb::get, "/api/cache/key", "One key's value, type and TTL (?name=cachelab:v1:...)",
+             with(api_cache_key));
+  router.add(verb::delete_, "/api/cache/key", "Delete one key of ours (?name=cachelab:v1:...) (admin)",
+             [svc, options](RequestContext& ctx) { return api_delete_cache_key(*svc, ctx, options); });
+  router.add(
+      verb::get, "/api/explain",
+      "Query inspector: the SQL behind ?endpoint= and its EXPLAIN (ANALYZE, BUFFERS) — fixed queries only",
+      with(api_explain));
   add_write_routes(router, svc, options);
 }
 

@@ -175,6 +175,43 @@ class RedisStore final : public Store {
     co_return n;
   }
 
+  boost::asio::awaitable<Result<KeyPage>> browse(std::string_view pattern, std::string_view cursor,
+                                                 int count) override {
+    const std::string n = std::to_string(count);
+    const RedisCommand scan_cmd[] = {{"SCAN", cursor, "MATCH", pattern, "COUNT", n}};
+    auto r = co_await conn_->exec(scan_cmd);
+    if (!r) co_return r.error();
+    auto& reply = (*r)[0];
+    if (reply.type != RedisReply::Type::array || reply.elements.size() != 2) co_return unexpected(reply);
+    KeyPage page{reply.elements[0].str, {}};
+    std::vector<RedisCommand> details;
+    for (const auto& k : reply.elements[1].elements) {
+      details.push_back({"TYPE", k.str});
+      details.push_back({"MEMORY", "USAGE", k.str});
+      details.push_back({"PTTL", k.str});
+    }
+    if (details.empty()) co_return page;
+    auto d = co_await conn_->exec(details);
+    if (!d) co_return d.error();
+    for (std::size_t i = 0; i < reply.elements[1].elements.size(); ++i) {
+      const auto& size = (*d)[3 * i + 1];
+      page.keys.push_back(KeyInfo{reply.elements[1].elements[i].str, (*d)[3 * i].str,
+                                  size.type == RedisReply::Type::integer ? size.integer : -1,
+                                  (*d)[3 * i + 2].integer});
+    }
+    co_return page;
+  }
+
+  boost::asio::awaitable<Result<std::optional<KeyValue>>> read(std::string_view key) override {
+    const RedisCommand cmds[] = {{"TYPE", key}, {"GET", key}, {"PTTL", key}};
+    auto r = co_await conn_->exec(cmds);
+    if (!r) co_return r.error();
+    if ((*r)[0].str == "none") co_return std::optional<KeyValue>{};
+    KeyValue v{(*r)[0].str, (*r)[1].type == RedisReply::Type::string ? std::move((*r)[1].str) : std::string(),
+               (*r)[2].integer};
+    co_return std::optional<KeyValue>{std::move(v)};
+  }
+
   boost::asio::awaitable<Result<bool>> erase(std::string_view key) override {
     const RedisCommand cmd[] = {{"UNLINK", key}};
     auto r = co_await conn_->exec(cmd);

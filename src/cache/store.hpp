@@ -32,6 +32,25 @@ struct Lookup {
   std::optional<CachedValue> value;
 };
 
+// One key as the cache browser shows it.
+struct KeyInfo {
+  std::string key;
+  std::string type;              // string, hash, … ("none" if it vanished meanwhile)
+  std::int64_t size_bytes = -1;  // MEMORY USAGE
+  std::int64_t ttl_ms = -1;      // -1: no expiry
+};
+
+struct KeyPage {
+  std::string cursor;  // "0" when the walk is complete
+  std::vector<KeyInfo> keys;
+};
+
+struct KeyValue {
+  std::string type;
+  std::string value;  // the string value; empty for other types
+  std::int64_t ttl_ms = -1;
+};
+
 // INFO's "field:value" lines.
 using ServerInfo = std::map<std::string, std::string, std::less<>>;
 
@@ -64,6 +83,11 @@ class Store {
   virtual boost::asio::awaitable<Result<std::int64_t>> count(std::string_view pattern) = 0;
   // Deletes keys matching `pattern` with SCAN + UNLINK (memory is freed off Redis's main thread).
   virtual boost::asio::awaitable<Result<std::int64_t>> remove(std::string_view pattern) = 0;
+  // One SCAN step over `pattern` from `cursor`, with each key's type, memory usage and TTL (one pipeline).
+  virtual boost::asio::awaitable<Result<KeyPage>> browse(std::string_view pattern, std::string_view cursor,
+                                                         int count) = 0;
+  // One key's type, string value and TTL; empty when it does not exist.
+  virtual boost::asio::awaitable<Result<std::optional<KeyValue>>> read(std::string_view key) = 0;
   // UNLINK one exact key; true when it existed.
   virtual boost::asio::awaitable<Result<bool>> erase(std::string_view key) = 0;
   virtual bool connected() const = 0;

@@ -41,6 +41,15 @@ class Catalog {
   virtual boost::asio::awaitable<Result<model::Product>> update_product(std::int64_t id,
                                                                         const model::ProductPatch& patch) = 0;
   virtual boost::asio::awaitable<Result<void>> remove_product(std::int64_t id) = 0;
+  // EXPLAIN (ANALYZE, BUFFERS) of the fixed statements behind `endpoint` (see explainable_queries()), run
+  // with their sample parameters on a pooled connection. Never arbitrary SQL. invalid_argument for an unknown
+  // endpoint.
+  struct QueryPlan {
+    std::string sql;
+    std::vector<std::string> params;
+    std::string plan;
+  };
+  virtual boost::asio::awaitable<Result<std::vector<QueryPlan>>> explain(std::string_view endpoint) = 0;
   // SELECT 1 through the pool: is PostgreSQL answering?
   virtual boost::asio::awaitable<Result<void>> ping() = 0;
 };

@@ -237,6 +237,26 @@ class PgCatalog final : public Catalog {
     co_return Result<void>{};
   }
 
+  asio::awaitable<Result<std::vector<QueryPlan>>> explain(std::string_view endpoint) override {
+    std::vector<QueryPlan> plans;
+    for (const auto& q : explainable_queries()) {
+      if (endpoint != q.endpoint) continue;
+      const std::string sql = std::string("EXPLAIN (ANALYZE, BUFFERS) ") + q.sql;
+      Query query{nullptr, {q.sample_params.begin(), q.sample_params.end()}, sql.c_str()};
+      auto results = co_await run({&query, 1}, false);
+      if (!results) co_return results.error();
+      QueryPlan plan{q.sql, q.sample_params, {}};
+      const auto& r = (*results)[0];
+      for (int i = 0; i < r.rows(); ++i) {
+        plan.plan += r.get(i, 0);
+        plan.plan += '\n';
+      }
+      plans.push_back(std::move(plan));
+    }
+    if (plans.empty()) co_return make_error(ErrorKind::invalid_argument, "unknown endpoint");
+    co_return plans;
+  }
+
   asio::awaitable<Result<void>> ping() override {
     Query q{"ping", {}};
     auto results = co_await run({&q, 1});

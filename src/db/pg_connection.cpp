@@ -172,8 +172,12 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
     std::vector<const char*> values;
     values.reserve(q.params.size());
     for (const auto& p : q.params) values.push_back(p ? p->c_str() : nullptr);
-    if (PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()), values.data(), nullptr,
-                            nullptr, 0) != 1) {
+    const int sent = q.statement != nullptr
+                         ? PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()),
+                                               values.data(), nullptr, nullptr, 0)
+                         : PQsendQueryParams(conn_, q.sql, static_cast<int>(values.size()), nullptr,
+                                             values.data(), nullptr, nullptr, 0);
+    if (sent != 1) {
       co_return fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");
     }
   }

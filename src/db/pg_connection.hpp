@@ -34,9 +34,12 @@ struct Statement {
 };
 
 // One execution of a prepared statement with text parameters; an empty optional is SQL NULL.
+// With `statement` null, `sql` is sent as an unnamed statement instead (used for EXPLAIN of the fixed
+// queries).
 struct Query {
   const char* statement;
   std::vector<std::optional<std::string>> params;
+  const char* sql = nullptr;
 };
 
 // A query's rows, in text format.

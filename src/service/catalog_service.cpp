@@ -450,6 +450,41 @@ asio::awaitable<Result<std::int64_t>> CatalogService::clear_cache() {
   co_return *removed;
 }
 
+asio::awaitable<Result<cache::KeyPage>> CatalogService::browse_keys(std::string_view match,
+                                                                    std::string_view cursor, int count) {
+  const std::string pattern = std::string(cache::keys::prefix) + std::string(match);
+  auto page = co_await cache_->browse(pattern, cursor, count);
+  co_return page;
+}
+
+namespace {
+Result<void> ours(std::string_view key) {
+  if (key.substr(0, cache::keys::prefix.size()) != cache::keys::prefix || key.size() > 1024) {
+    return make_error(ErrorKind::invalid_argument,
+                      fmt::format("only keys under {} can be read or deleted here", cache::keys::prefix));
+  }
+  return {};
+}
+}  // namespace
+
+asio::awaitable<Result<std::optional<cache::KeyValue>>> CatalogService::read_key(std::string_view key) {
+  if (auto ok = ours(key); !ok) co_return ok.error();
+  auto value = co_await cache_->read(key);
+  co_return value;
+}
+
+asio::awaitable<Result<bool>> CatalogService::delete_key(std::string_view key) {
+  if (auto ok = ours(key); !ok) co_return ok.error();
+  auto erased = co_await cache_->erase(key);
+  co_return erased;
+}
+
+asio::awaitable<Result<std::vector<db::Catalog::QueryPlan>>> CatalogService::explain(
+    std::string_view endpoint) {
+  auto plans = co_await db_->explain(endpoint);
+  co_return plans;
+}
+
 asio::awaitable<Result<bool>> CatalogService::expire_product(std::int64_t id) {
   auto key = cache::keys::product(id);
   auto erased = co_await cache_->erase(key);

@@ -129,6 +129,14 @@ class CatalogService {
   boost::asio::awaitable<Result<TtlHistogram>> ttl_histogram();
   // Deletes our namespace (SCAN + UNLINK) and resets the app's counters; returns how many keys went.
   boost::asio::awaitable<Result<std::int64_t>> clear_cache();
+  // The cache browser and the query inspector: our namespace only, the fixed query set only.
+  // `match` is a SCAN pattern relative to the namespace prefix (e.g. "product:*").
+  boost::asio::awaitable<Result<cache::KeyPage>> browse_keys(std::string_view match, std::string_view cursor,
+                                                             int count);
+  // Keys outside our namespace are invalid_argument; a missing key is an empty optional.
+  boost::asio::awaitable<Result<std::optional<cache::KeyValue>>> read_key(std::string_view key);
+  boost::asio::awaitable<Result<bool>> delete_key(std::string_view key);
+  boost::asio::awaitable<Result<std::vector<db::Catalog::QueryPlan>>> explain(std::string_view endpoint);
   // Deletes one product's cached entry, as if it had expired (the stampede demonstration starts from this).
   boost::asio::awaitable<Result<bool>> expire_product(std::int64_t id);
   boost::asio::awaitable<Readiness> readiness();

@@ -232,6 +232,59 @@ TEST_F(CatalogTest, FlushResetsKeysAndStatistics) {
   EXPECT_EQ(http(port(), "GET", "/api/flush-cache").status, 405);
 }
 
+TEST_F(CatalogTest, TheCacheBrowserListsReadsAndDeletesOnlyOurKeys) {
+  get("/products/1");
+  get("/api/categories");
+  redis({"SET", "foreign:key", "x"});
+  std::set<std::string> listed;
+  std::string cursor = "0";
+  for (int page = 0; page < 100; ++page) {
+    auto r = get("/api/cache/keys?count=200&cursor=" + cursor);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto j = r.json();
+    for (const auto& k : j.at("keys").as_array()) {
+      listed.insert(std::string(k.at("key").as_string()));
+      EXPECT_EQ(k.at("type"), "string");
+      EXPECT_GT(k.at("size_bytes").to_number<std::int64_t>(), 0);
+      EXPECT_GT(k.at("ttl_ms").to_number<std::int64_t>(), 0);
+    }
+    cursor = std::string(j.at("cursor").as_string());
+    if (j.at("done").as_bool()) break;
+  }
+  EXPECT_TRUE(listed.contains("cachelab:v1:product:1"));
+  EXPECT_TRUE(listed.contains("cachelab:v1:g0:categories"));
+  EXPECT_FALSE(listed.contains("foreign:key"));
+
+  auto one = get("/api/cache/key?name=cachelab:v1:product:1");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(json::parse(one.json().at("value").as_string()).at("id"), 1);
+  EXPECT_EQ(get("/api/cache/key?name=foreign:key").status, 400);
+  EXPECT_EQ(get("/api/cache/key?name=cachelab:v1:nothing").status, 404);
+  EXPECT_EQ(get("/api/cache/keys?match=a%20b;c").status, 400);
+  EXPECT_EQ(get("/api/cache/keys?cursor=abc").status, 400);
+
+  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:v1:product:1").status, 200);
+  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:1"}), "0");
+  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:v1:product:1").status, 404);
+  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=foreign:key").status, 400);
+  EXPECT_EQ(redis({"GET", "foreign:key"}), "x");
+}
+
+TEST_F(CatalogTest, TheQueryInspectorShowsTheServersOwnPlans) {
+  auto r = get("/api/explain?endpoint=search");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto doc = r.json();
+  const auto& queries = doc.at("queries").as_array();
+  ASSERT_EQ(queries.size(), 2u);  // the page and the count
+  for (const auto& q : queries) {
+    EXPECT_NE(std::string(q.at("plan").as_string()).find("Execution Time"), std::string::npos);
+    EXPECT_NE(std::string(q.at("sql").as_string()).find("ILIKE"), std::string::npos);
+  }
+  EXPECT_EQ(get("/api/explain?endpoint=categories").status, 200);
+  EXPECT_EQ(get("/api/explain?endpoint=DROP%20TABLE").status, 400);
+  EXPECT_EQ(get("/api/explain").status, 400);
+}
+
 TEST_F(CatalogTest, UnderMemoryPressureRedisEvictsAndAnswersStayCorrect) {
   auto info = get("/api/stats").json();
   const auto used_memory = info.at("redis").at("used_memory").to_number<std::int64_t>();

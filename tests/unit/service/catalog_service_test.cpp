@@ -97,6 +97,17 @@ class FakeStore : public cache::Store {
     }
     co_return false;
   }
+  asio::awaitable<Result<cache::KeyPage>> browse(std::string_view, std::string_view, int) override {
+    cache::KeyPage page{"0", {}};
+    for (const auto& [k, v] : data)
+      page.keys.push_back({k, "string", static_cast<std::int64_t>(v.first.size()), v.second});
+    co_return page;
+  }
+  asio::awaitable<Result<std::optional<cache::KeyValue>>> read(std::string_view key) override {
+    auto it = data.find(key);
+    if (it == data.end()) co_return std::optional<cache::KeyValue>{};
+    co_return std::optional<cache::KeyValue>{cache::KeyValue{"string", it->second.first, it->second.second}};
+  }
   bool connected() const override { return !down; }
 };
 
@@ -166,6 +177,9 @@ class FakeCatalog : public db::Catalog {
   }
   std::string last_query;
 
+  asio::awaitable<Result<std::vector<QueryPlan>>> explain(std::string_view) override {
+    co_return std::vector<QueryPlan>{};
+  }
   asio::awaitable<Result<void>> ping() override {
     if (down) co_return make_error(ErrorKind::unavailable, "down");
     co_return Result<void>{};
@@ -440,6 +454,20 @@ TEST_F(Fixture, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackground) {
   auto fresh = run(swr.categories(CacheMode::use));
   EXPECT_FALSE(fresh->stale);
   EXPECT_EQ(*fresh->ttl_ms, 1000);  // reported against the soft TTL
+}
+
+TEST_F(Fixture, TheKeyBrowserOnlyTouchesOurNamespace) {
+  run(svc.product(3, CacheMode::use));
+  auto v = run(svc.read_key("cachelab:v1:product:3"));
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(*v);
+  EXPECT_NE((*v)->value.find("\"id\":3"), std::string::npos);
+  auto foreign = run(svc.read_key("someone:else"));
+  ASSERT_FALSE(foreign);
+  EXPECT_EQ(foreign.error().kind, ErrorKind::invalid_argument);
+  EXPECT_FALSE(run(svc.delete_key("someone:else")));
+  EXPECT_TRUE(*run(svc.delete_key("cachelab:v1:product:3")));
+  EXPECT_FALSE(*run(svc.read_key("cachelab:v1:product:3")));
 }
 
 TEST(RenderAnswer, SplicesSourceTimingAndTtlIntoTheStoredObject) {
