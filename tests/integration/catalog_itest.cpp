@@ -15,9 +15,7 @@ namespace json = boost::json;
 class CatalogTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_EQ(backends("start", "all"), 0);
-    const std::string seed = env("CACHELAB_BIN") + " seed --log-level warn --database-url " + database_url();
-    ASSERT_EQ(std::system(seed.c_str()), 0);
+    ASSERT_TRUE(start_backends_and_seed());
     server_ = new ServerProcess();
   }
   static void TearDownTestSuite() {

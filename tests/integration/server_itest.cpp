@@ -16,11 +16,7 @@ using namespace std::chrono_literals;
 
 class ServerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    // Idempotent: loads the data set once for the whole suite.
-    const std::string seed = env("CACHELAB_BIN") + " seed --log-level warn --database-url " + database_url();
-    ASSERT_EQ(std::system(seed.c_str()), 0);
-  }
+  static void SetUpTestSuite() { ASSERT_TRUE(start_backends_and_seed()); }
   void SetUp() override {
     ASSERT_EQ(backends("start", "all"), 0);
     redis({"FLUSHALL"});  // the test Redis is ours alone; the server itself never flushes

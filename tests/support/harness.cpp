@@ -42,6 +42,12 @@ int backends(const std::string& action, const std::string& which) {
   return std::system(cmd.c_str());
 }
 
+bool start_backends_and_seed() {
+  if (backends("start", "all") != 0) return false;
+  const std::string seed = env("CACHELAB_BIN") + " seed --log-level warn --database-url " + database_url();
+  return std::system(seed.c_str()) == 0;
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");

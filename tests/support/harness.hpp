@@ -20,6 +20,10 @@ std::string redis_url();     // the private test Redis
 // Runs scripts/backends.sh <action> <which> against the test backends; returns its exit status.
 int backends(const std::string& action, const std::string& which);
 
+// Starts the test backends (reusing running ones) and loads the data set with `cachelab seed` (idempotent).
+// Returns false when either step failed.
+bool start_backends_and_seed();
+
 // `cachelab serve` on a free port, stopped (SIGTERM, then waited for) when destroyed.
 class ServerProcess {
  public:
