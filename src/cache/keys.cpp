@@ -5,7 +5,7 @@
 namespace cachelab::cache::keys {
 
 std::string generation() {
-  return fmt::format("{}gen", prefix);
+  return "cachelab:meta:v1:generation";
 }
 
 std::string lease(std::string_view resolved_key) {

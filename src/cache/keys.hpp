@@ -21,7 +21,9 @@ inline constexpr std::string_view generation_placeholder = "{gen}";
 //    catalog generation, "g{gen}": a write bumps the generation, and every derived key is retired at once,
 //    with no SCAN on the write path. Old generations expire by TTL (or are evicted first by LRU).
 
-// cachelab:v1:gen — the catalog generation (an integer; absent means 0).
+// cachelab:meta:v1:generation — the catalog generation (an integer; absent means 0). Deliberately outside the
+// `cachelab:v1:*` namespace: a flush must never reset it, or a load that started before the flush could find
+// the same number again after later writes and store a stale value (an ABA). A flush bumps it instead.
 std::string generation();
 // cachelab:v1:product:{id}
 std::string product(std::int64_t id);

@@ -446,6 +446,10 @@ asio::awaitable<Result<TtlHistogram>> CatalogService::ttl_histogram() {
 asio::awaitable<Result<std::int64_t>> CatalogService::clear_cache() {
   auto removed = co_await cache_->remove(cache::keys::namespace_pattern());
   if (!removed) co_return removed.error();
+  // Loads that began before the flush must not store their (possibly older) values afterwards: bump the
+  // generation, exactly as a write does.
+  const std::vector<std::string> nothing;
+  if (auto bumped = co_await cache_->invalidate(nothing); !bumped) co_return bumped.error();
   counters_->reset();
   co_return *removed;
 }

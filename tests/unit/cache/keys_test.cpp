@@ -13,7 +13,8 @@ TEST(Keys, AreVersionedAndNamespaced) {
   EXPECT_EQ(keys::products_page(10, 20), "cachelab:v1:g{gen}:products:limit=10:offset=20");
   EXPECT_EQ(keys::categories(), "cachelab:v1:g{gen}:categories");
   EXPECT_EQ(keys::search("a:b", 10, 0), "cachelab:v1:g{gen}:search:limit=10:offset=0:q=a:b");
-  EXPECT_EQ(keys::generation(), "cachelab:v1:gen");
+  EXPECT_EQ(keys::generation(), "cachelab:meta:v1:generation");
+  EXPECT_NE(keys::generation().rfind(keys::prefix, 0), 0u);  // outside the namespace a flush deletes
   EXPECT_EQ(keys::lease("cachelab:v1:product:4"), "cachelab:v1:lease:product:4");
   EXPECT_EQ(keys::namespace_pattern(), "cachelab:v1:*");
   EXPECT_EQ(keys::product(1).rfind(keys::prefix, 0), 0u);

@@ -198,6 +198,15 @@ struct Fixture : ::testing::Test {
   }
   CatalogService svc{ctx.get_executor(), store, db, counters, no_jitter()};
 
+  // For use inside a fake's hook while run() is already driving the loop: run `op` on a loop of its own.
+  template <class T>
+  T run_nested(asio::awaitable<T> op) {
+    asio::io_context nested;
+    auto fut = asio::co_spawn(nested, std::move(op), asio::use_future);
+    nested.run();
+    return fut.get();
+  }
+
   // Runs the event loop until `op` completes (background work, such as a retry loop, may still be pending).
   template <class T>
   T run(asio::awaitable<T> op) {
@@ -468,6 +477,15 @@ TEST_F(Fixture, TheKeyBrowserOnlyTouchesOurNamespace) {
   EXPECT_FALSE(run(svc.delete_key("someone:else")));
   EXPECT_TRUE(*run(svc.delete_key("cachelab:v1:product:3")));
   EXPECT_FALSE(*run(svc.read_key("cachelab:v1:product:3")));
+}
+
+TEST_F(Fixture, AFlushRetiresLoadsThatBeganBeforeIt) {
+  // The reader has looked up and loaded; a flush happens before it stores.
+  store->before_store = [&] { ASSERT_TRUE(run_nested(svc.clear_cache())); };
+  auto a = run(svc.product(7, CacheMode::use));
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->stored);
+  EXPECT_EQ(store->generation, 1);
 }
 
 TEST(RenderAnswer, SplicesSourceTimingAndTtlIntoTheStoredObject) {
