@@ -27,6 +27,10 @@ Response error_response(http::status status, std::string_view code, std::string_
   return json_response(status, std::move(body));
 }
 
+Response error_response(const ParamError& e) {
+  return error_response(http::status::bad_request, e.code, e.message);
+}
+
 Response error_response(const Error& e, std::string_view backend) {
   switch (e.kind) {
     case ErrorKind::invalid_argument:

@@ -3,6 +3,7 @@
 // detail goes to the log only.
 #pragma once
 
+#include "api/params.hpp"
 #include "core/error.hpp"
 
 #include <boost/beast/http.hpp>
@@ -20,6 +21,9 @@ Response json_response(http::status status, std::string body);
 
 // {"error": {"code": code, "message": message}} with `status`.
 Response error_response(http::status status, std::string_view code, std::string_view message);
+
+// A parameter or body that failed validation: 400 with the ParamError's code and message.
+Response error_response(const ParamError& e);
 
 // Maps a service failure. `backend` names what failed for unavailable/timeout ("database" or "cache").
 Response error_response(const Error& e, std::string_view backend = "database");

@@ -6,6 +6,7 @@
 #include "core/stopwatch.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -14,10 +15,6 @@ namespace {
 
 using boost::asio::awaitable;
 using service::CacheMode;
-
-Response param_error(const ParamError& e) {
-  return error_response(http::status::bad_request, e.code, e.message);
-}
 
 // RFC 9211: hit (with ttl), or fwd=miss|bypass, plus `stored` when we cached the answer and `collapsed` when
 // this request waited for another one's load instead of querying.
@@ -37,33 +34,6 @@ std::string cache_status(const service::Answer& a) {
   return s;
 }
 
-awaitable<Response> get_product(service::CatalogService& svc, RequestContext& ctx) {
-  Stopwatch total;
-  auto id = parse_id(ctx.path_param("id"));
-  if (auto e = error_of(id)) co_return param_error(*e);
-  auto bypass = bypass_param(ctx.url);
-  if (auto e = error_of(bypass)) co_return param_error(*e);
-  const auto product_id = std::get<std::int64_t>(id);
-  auto answer = co_await svc.product(product_id, std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use);
-  if (!answer) co_return error_response(answer.error());
-  co_return render_answer(*answer, total.elapsed_ms(), fmt::format("product {} does not exist", product_id));
-}
-
-awaitable<Response> list_products(service::CatalogService& svc, RequestContext& ctx) {
-  Stopwatch total;
-  auto limit = int_param(ctx.url, "limit", 10, 1, max_page_limit);
-  if (auto e = error_of(limit)) co_return param_error(*e);
-  auto offset = int_param(ctx.url, "offset", 0, 0, max_offset);
-  if (auto e = error_of(offset)) co_return param_error(*e);
-  auto bypass = bypass_param(ctx.url);
-  if (auto e = error_of(bypass)) co_return param_error(*e);
-  auto answer =
-      co_await svc.products(static_cast<int>(std::get<std::int64_t>(limit)), std::get<std::int64_t>(offset),
-                            std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use);
-  if (!answer) co_return error_response(answer.error());
-  co_return render_answer(*answer, total.elapsed_ms());
-}
-
 CacheMode mode_of(const Parsed<bool>& bypass) {
   return std::get<bool>(bypass) ? CacheMode::bypass : CacheMode::use;
 }
@@ -73,12 +43,37 @@ Response rendered(const Result<service::Answer>& answer, const Stopwatch& total)
   return render_answer(*answer, total.elapsed_ms());
 }
 
+awaitable<Response> get_product(service::CatalogService& svc, RequestContext& ctx) {
+  Stopwatch total;
+  auto id = parse_id(ctx.path_param("id"));
+  if (auto e = error_of(id)) co_return error_response(*e);
+  auto bypass = bypass_param(ctx.url);
+  if (auto e = error_of(bypass)) co_return error_response(*e);
+  const auto product_id = std::get<std::int64_t>(id);
+  auto answer = co_await svc.product(product_id, mode_of(bypass));
+  if (!answer) co_return error_response(answer.error());
+  co_return render_answer(*answer, total.elapsed_ms(), fmt::format("product {} does not exist", product_id));
+}
+
+awaitable<Response> list_products(service::CatalogService& svc, RequestContext& ctx) {
+  Stopwatch total;
+  auto limit = int_param(ctx.url, "limit", 10, 1, max_page_limit);
+  if (auto e = error_of(limit)) co_return error_response(*e);
+  auto offset = int_param(ctx.url, "offset", 0, 0, max_offset);
+  if (auto e = error_of(offset)) co_return error_response(*e);
+  auto bypass = bypass_param(ctx.url);
+  if (auto e = error_of(bypass)) co_return error_response(*e);
+  auto answer = co_await svc.products(static_cast<int>(std::get<std::int64_t>(limit)),
+                                      std::get<std::int64_t>(offset), mode_of(bypass));
+  co_return rendered(answer, total);
+}
+
 inline constexpr std::int64_t max_top_products = 50;
 
 awaitable<Response> api_categories(service::CatalogService& svc, RequestContext& ctx) {
   Stopwatch total;
   auto bypass = bypass_param(ctx.url);
-  if (auto e = error_of(bypass)) co_return param_error(*e);
+  if (auto e = error_of(bypass)) co_return error_response(*e);
   auto answer = co_await svc.categories(mode_of(bypass));
   co_return rendered(answer, total);
 }
@@ -86,13 +81,13 @@ awaitable<Response> api_categories(service::CatalogService& svc, RequestContext&
 awaitable<Response> api_search(service::CatalogService& svc, RequestContext& ctx) {
   Stopwatch total;
   auto q = search_query(ctx.url);
-  if (auto e = error_of(q)) co_return param_error(*e);
+  if (auto e = error_of(q)) co_return error_response(*e);
   auto limit = int_param(ctx.url, "limit", 10, 1, max_page_limit);
-  if (auto e = error_of(limit)) co_return param_error(*e);
+  if (auto e = error_of(limit)) co_return error_response(*e);
   auto offset = int_param(ctx.url, "offset", 0, 0, max_offset);
-  if (auto e = error_of(offset)) co_return param_error(*e);
+  if (auto e = error_of(offset)) co_return error_response(*e);
   auto bypass = bypass_param(ctx.url);
-  if (auto e = error_of(bypass)) co_return param_error(*e);
+  if (auto e = error_of(bypass)) co_return error_response(*e);
   auto answer = co_await svc.search(std::move(std::get<std::string>(q)),
                                     static_cast<int>(std::get<std::int64_t>(limit)),
                                     std::get<std::int64_t>(offset), mode_of(bypass));
@@ -102,9 +97,9 @@ awaitable<Response> api_search(service::CatalogService& svc, RequestContext& ctx
 awaitable<Response> api_top_products(service::CatalogService& svc, RequestContext& ctx) {
   Stopwatch total;
   auto limit = int_param(ctx.url, "limit", 10, 1, max_top_products);
-  if (auto e = error_of(limit)) co_return param_error(*e);
+  if (auto e = error_of(limit)) co_return error_response(*e);
   auto bypass = bypass_param(ctx.url);
-  if (auto e = error_of(bypass)) co_return param_error(*e);
+  if (auto e = error_of(bypass)) co_return error_response(*e);
   auto answer = co_await svc.top_products(static_cast<int>(std::get<std::int64_t>(limit)), mode_of(bypass));
   co_return rendered(answer, total);
 }
@@ -119,16 +114,14 @@ struct CompareTarget {
 
 Parsed<CompareTarget> compare_target(boost::urls::url_view url) {
   CompareTarget t;
-  auto params = url.params();
-  auto it = params.find("endpoint");
-  if (it == params.end()) {
+  auto endpoint = query_param(url, "endpoint");
+  if (!endpoint) {
     return ParamError{"invalid_endpoint",
                       "endpoint is required: categories, search, top-products or product"};
   }
-  t.endpoint = (*it).value;
+  t.endpoint = std::move(*endpoint);
   if (t.endpoint == "product") {
-    auto id_it = params.find("id");
-    auto id = parse_id(id_it == params.end() ? std::string_view("1") : std::string_view((*id_it).value));
+    auto id = parse_id(query_param(url, "id").value_or("1"));
     if (auto e = error_of(id)) return *e;
     t.id = std::get<std::int64_t>(id);
   } else if (t.endpoint == "search") {
@@ -165,7 +158,7 @@ awaitable<Result<service::Answer>> read_target(service::CatalogService& svc, con
 // Runs the read straight against PostgreSQL, then through the cache, and reports both timings.
 awaitable<Response> api_compare(service::CatalogService& svc, RequestContext& ctx) {
   auto target = compare_target(ctx.url);
-  if (auto e = error_of(target)) co_return param_error(*e);
+  if (auto e = error_of(target)) co_return error_response(*e);
   const auto& t = std::get<CompareTarget>(target);
 
   Stopwatch db_time;
@@ -308,17 +301,10 @@ awaitable<Response> cache_stats(service::CatalogService& svc, RequestContext&) {
   co_return json_response(http::status::ok, std::move(body));
 }
 
-std::optional<std::string> query_value(boost::urls::url_view url, std::string_view name) {
-  auto params = url.params();
-  auto it = params.find(name);
-  if (it == params.end()) return std::nullopt;
-  return std::string((*it).value);
-}
-
 // GET /api/cache/keys?match=product:*&cursor=0&count=50 — one SCAN step over our namespace, with type, size,
 // TTL.
 awaitable<Response> api_cache_keys(service::CatalogService& svc, RequestContext& ctx) {
-  const auto match = query_value(ctx.url, "match").value_or("*");
+  const auto match = query_param(ctx.url, "match").value_or("*");
   if (match.empty() || match.size() > 100 ||
       match.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:*?=_.-{} ") !=
           std::string::npos) {
@@ -326,13 +312,13 @@ awaitable<Response> api_cache_keys(service::CatalogService& svc, RequestContext&
         http::status::bad_request, "invalid_match",
         "match is a pattern of letters, digits and : * ? = _ . - { } (1 to 100 characters)");
   }
-  const auto cursor = query_value(ctx.url, "cursor").value_or("0");
+  const auto cursor = query_param(ctx.url, "cursor").value_or("0");
   if (cursor.empty() || cursor.size() > 20 || cursor.find_first_not_of("0123456789") != std::string::npos) {
     co_return error_response(http::status::bad_request, "invalid_cursor",
                              "cursor is the number the last page returned");
   }
   auto count = int_param(ctx.url, "count", 50, 1, 200);
-  if (auto e = error_of(count)) co_return param_error(*e);
+  if (auto e = error_of(count)) co_return error_response(*e);
   auto page = co_await svc.browse_keys(match, cursor, static_cast<int>(std::get<std::int64_t>(count)));
   if (!page) co_return error_response(page.error(), "cache");
   std::string body;
@@ -352,7 +338,7 @@ awaitable<Response> api_cache_keys(service::CatalogService& svc, RequestContext&
 
 // GET /api/cache/key?name=… — one key's value (as a JSON string), type and TTL.
 awaitable<Response> api_cache_key(service::CatalogService& svc, RequestContext& ctx) {
-  const auto name = query_value(ctx.url, "name");
+  const auto name = query_param(ctx.url, "name");
   if (!name) co_return error_response(http::status::bad_request, "invalid_name", "name is required");
   auto value = co_await svc.read_key(*name);
   if (!value) co_return error_response(value.error(), "cache");
@@ -372,7 +358,7 @@ awaitable<Response> api_cache_key(service::CatalogService& svc, RequestContext& 
 awaitable<Response> api_delete_cache_key(service::CatalogService& svc, RequestContext& ctx,
                                          const ApiOptions& options) {
   if (auto denied = deny_unless_admin(ctx, options)) co_return std::move(*denied);
-  const auto name = query_value(ctx.url, "name");
+  const auto name = query_param(ctx.url, "name");
   if (!name) co_return error_response(http::status::bad_request, "invalid_name", "name is required");
   auto erased = co_await svc.delete_key(*name);
   if (!erased) co_return error_response(erased.error(), "cache");
@@ -386,11 +372,15 @@ awaitable<Response> api_delete_cache_key(service::CatalogService& svc, RequestCo
 
 // GET /api/explain?endpoint=categories — EXPLAIN (ANALYZE, BUFFERS) of the server's own statements for it.
 awaitable<Response> api_explain(service::CatalogService& svc, RequestContext& ctx) {
-  const auto endpoint = query_value(ctx.url, "endpoint").value_or("");
-  static constexpr std::string_view known[] = {"product", "products", "categories", "search", "top-products"};
-  if (std::find(std::begin(known), std::end(known), endpoint) == std::end(known)) {
+  const auto endpoint = query_param(ctx.url, "endpoint").value_or("");
+  // The endpoints that can be explained are exactly those of the fixed query set in db/.
+  std::vector<std::string_view> known;
+  for (const auto& q : db::explainable_queries()) {
+    if (std::find(known.begin(), known.end(), q.endpoint) == known.end()) known.push_back(q.endpoint);
+  }
+  if (std::find(known.begin(), known.end(), endpoint) == known.end()) {
     co_return error_response(http::status::bad_request, "invalid_endpoint",
-                             "endpoint must be one of: product, products, categories, search, top-products");
+                             fmt::format("endpoint must be one of: {}", fmt::join(known, ", ")));
   }
   auto plans = co_await svc.explain(endpoint);
   if (!plans) co_return error_response(plans.error());

@@ -15,14 +15,14 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   return v;
 }
 
-std::optional<std::string> find_param(boost::urls::url_view url, std::string_view name) {
+}  // namespace
+
+std::optional<std::string> query_param(boost::urls::url_view url, std::string_view name) {
   auto params = url.params();
   auto it = params.find(name);
   if (it == params.end()) return std::nullopt;
   return std::string((*it).value);
 }
-
-}  // namespace
 
 Parsed<std::int64_t> parse_id(std::string_view text) {
   const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
@@ -35,7 +35,7 @@ Parsed<std::int64_t> parse_id(std::string_view text) {
 
 Parsed<std::int64_t> int_param(boost::urls::url_view url, std::string_view name, std::int64_t fallback,
                                std::int64_t min, std::int64_t max) {
-  auto raw = find_param(url, name);
+  auto raw = query_param(url, name);
   if (!raw) return fallback;
   auto v = to_int(*raw);
   if (!v || *v < min || *v > max) {
@@ -77,7 +77,7 @@ bool valid_utf8(std::string_view s) {
 }
 
 Parsed<std::string> search_query(boost::urls::url_view url) {
-  auto raw = find_param(url, "q");
+  auto raw = query_param(url, "q");
   const auto bad = [](std::string why) { return ParamError{"invalid_q", std::move(why)}; };
   if (!raw) return bad("q is required: the text to search for (1 to 100 characters)");
   if (!valid_utf8(*raw)) return bad("q must be valid UTF-8");
@@ -103,7 +103,7 @@ Parsed<std::string> search_query(boost::urls::url_view url) {
 }
 
 Parsed<bool> bypass_param(boost::urls::url_view url) {
-  auto raw = find_param(url, "cache");
+  auto raw = query_param(url, "cache");
   if (!raw) return false;
   if (*raw == "bypass") return true;
   return ParamError{"invalid_cache", "cache must be 'bypass' when given"};

@@ -25,6 +25,9 @@ inline constexpr std::int64_t max_id = 9'223'372'036'854'775'807;  // bigserial'
 inline constexpr int max_page_limit = 100;
 inline constexpr std::int64_t max_offset = 1'000'000'000;
 
+// The (percent-decoded) value of the query parameter `name`, or nothing when absent.
+std::optional<std::string> query_param(boost::urls::url_view url, std::string_view name);
+
 // A positive decimal integer within bigserial's range: "1".."9223372036854775807", no sign, no spaces.
 Parsed<std::int64_t> parse_id(std::string_view text);
 

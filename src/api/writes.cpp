@@ -23,10 +23,6 @@ using boost::asio::awaitable;
 using service::CacheMode;
 namespace asio = boost::asio;
 
-Response param_error(const ParamError& e) {
-  return error_response(http::status::bad_request, e.code, e.message);
-}
-
 // Writes the cache side of a write's outcome into an open JSON object.
 void write_cache_outcome(JsonWriter& w, const service::WriteOutcome& o) {
   w.field("cache", o.invalidation_pending ? "invalidation_pending"
@@ -59,7 +55,7 @@ Response write_response(http::status status, const service::WriteOutcome& o) {
 
 awaitable<Response> create_product(service::CatalogService& svc, RequestContext& ctx) {
   auto patch = parse_product_body(ctx.request.body(), BodyKind::full);
-  if (auto e = error_of(patch)) co_return param_error(*e);
+  if (auto e = error_of(patch)) co_return error_response(*e);
   auto& p = std::get<model::ProductPatch>(patch);
   model::ProductDraft draft{*p.name, *p.description, *p.price, *p.category};
   auto outcome = co_await svc.create_product(std::move(draft));
@@ -71,9 +67,9 @@ awaitable<Response> create_product(service::CatalogService& svc, RequestContext&
 
 awaitable<Response> update_product(service::CatalogService& svc, RequestContext& ctx, BodyKind kind) {
   auto id = parse_id(ctx.path_param("id"));
-  if (auto e = error_of(id)) co_return param_error(*e);
+  if (auto e = error_of(id)) co_return error_response(*e);
   auto patch = parse_product_body(ctx.request.body(), kind);
-  if (auto e = error_of(patch)) co_return param_error(*e);
+  if (auto e = error_of(patch)) co_return error_response(*e);
   auto outcome =
       co_await svc.update_product(std::get<std::int64_t>(id), std::get<model::ProductPatch>(patch));
   if (!outcome) co_return error_response(outcome.error());
@@ -92,7 +88,7 @@ awaitable<Response> patch_product(service::CatalogService& svc, RequestContext& 
 
 awaitable<Response> delete_product(service::CatalogService& svc, RequestContext& ctx) {
   auto id = parse_id(ctx.path_param("id"));
-  if (auto e = error_of(id)) co_return param_error(*e);
+  if (auto e = error_of(id)) co_return error_response(*e);
   if (!ctx.request.body().empty()) {
     co_return error_response(http::status::bad_request, "unexpected_body", "DELETE takes no request body");
   }
@@ -109,9 +105,9 @@ awaitable<Response> delete_product(service::CatalogService& svc, RequestContext&
 // burst shows up too; on an otherwise idle server the answer is one query.
 awaitable<Response> demo_stampede(service::CatalogService& svc, RequestContext& ctx) {
   auto n = int_param(ctx.url, "n", 500, 1, 5000);
-  if (auto e = error_of(n)) co_return param_error(*e);
+  if (auto e = error_of(n)) co_return error_response(*e);
   auto id_param = int_param(ctx.url, "id", 1, 1, max_id);
-  if (auto e = error_of(id_param)) co_return param_error(*e);
+  if (auto e = error_of(id_param)) co_return error_response(*e);
   const auto requests = std::get<std::int64_t>(n);
   const auto id = std::get<std::int64_t>(id_param);
 
@@ -165,7 +161,7 @@ awaitable<Response> demo_stampede(service::CatalogService& svc, RequestContext& 
 // POST /api/demo/stale-read?id=1: cache a product, change its price, read it back through the cache.
 awaitable<Response> demo_stale_read(service::CatalogService& svc, RequestContext& ctx) {
   auto id_param = int_param(ctx.url, "id", 1, 1, max_id);
-  if (auto e = error_of(id_param)) co_return param_error(*e);
+  if (auto e = error_of(id_param)) co_return error_response(*e);
   const auto id = std::get<std::int64_t>(id_param);
 
   auto warm = co_await svc.product(id, CacheMode::use);  // make sure the old value is cached

@@ -37,6 +37,20 @@ std::string info_str(const cache::ServerInfo& info, std::string_view field) {
   return it == info.end() ? std::string{} : it->second;
 }
 
+// An answer served from Redis: the stored bytes, or a cached "not found".
+Answer from_cache(cache::CachedValue&& cached, double redis_ms) {
+  Answer answer;
+  answer.source = Source::cache;
+  answer.ttl_ms = cached.ttl_ms;
+  answer.timings.redis_ms = redis_ms;
+  if (cached.value == not_found_marker) {
+    answer.not_found = true;
+  } else {
+    answer.body = std::move(cached.value);
+  }
+  return answer;
+}
+
 }  // namespace
 
 double RedisStats::hit_rate() const {
@@ -105,15 +119,7 @@ asio::awaitable<Result<Answer>> CatalogService::read_through(std::string key, Li
   }
   if (seen->value) {
     counters_->hit();
-    Answer answer;
-    answer.source = Source::cache;
-    answer.ttl_ms = seen->value->ttl_ms;
-    answer.timings.redis_ms = lookup_ms;
-    if (seen->value->value == not_found_marker) {
-      answer.not_found = true;
-    } else {
-      answer.body = std::move(seen->value->value);
-    }
+    Answer answer = from_cache(std::move(*seen->value), lookup_ms);
     if (life.swr.count() > 0 && answer.ttl_ms && *answer.ttl_ms >= 0) {
       // Entries live ttl + swr in Redis; the last `swr` of that is the stale window.
       if (*answer.ttl_ms <= life.swr.count()) {
@@ -215,16 +221,8 @@ asio::awaitable<Result<Answer>> CatalogService::load_once(const cache::Lookup& s
     auto again = co_await cache_->lookup(seen.key);
     if (!again) break;
     if (again->value) {
-      Answer answer;
-      answer.source = Source::cache;
+      Answer answer = from_cache(std::move(*again->value), waited.elapsed_ms());
       answer.collapsed = true;
-      answer.ttl_ms = again->value->ttl_ms;
-      answer.timings.redis_ms = waited.elapsed_ms();
-      if (again->value->value == not_found_marker) {
-        answer.not_found = true;
-      } else {
-        answer.body = std::move(again->value->value);
-      }
       co_return answer;
     }
   }
