@@ -44,8 +44,6 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
 
   asio::awaitable<Result<Lease>> acquire(Clock::time_point deadline);
 
-  int open_connections() const { return open_; }
-
  private:
   struct Waiter {
     explicit Waiter(asio::any_io_executor ex) : timer(ex) {}

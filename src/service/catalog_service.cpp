@@ -497,7 +497,6 @@ asio::awaitable<Readiness> CatalogService::readiness() {
   Readiness r;
   auto ping = co_await db_->ping();
   r.database = ping.has_value();
-  if (!ping) r.database_error = ping.error().message;
   r.cache = cache_->connected();
   co_return r;
 }

@@ -76,7 +76,6 @@ struct TtlHistogram {
 
 struct Readiness {
   bool database = false;
-  std::string database_error;
   bool cache = false;
 };
 
