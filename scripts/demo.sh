@@ -14,7 +14,8 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
 cat <<MSG
 
   cachelab is starting on http://127.0.0.1:$PORT
-    API index     http://127.0.0.1:$PORT/
+    dashboard     http://127.0.0.1:$PORT/
+    API index     http://127.0.0.1:$PORT/api
     a product     http://127.0.0.1:$PORT/products/1   (run it twice: MISS, then HIT)
     cache stats   http://127.0.0.1:$PORT/cache/stats
   Ctrl-C stops the server; 'make stop' stops PostgreSQL and Redis.

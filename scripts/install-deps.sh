@@ -15,13 +15,15 @@ PACKAGES=(
   wrk
   # deployment-file checks in make test (yamllint; node + npm run the schema validators, see below)
   yamllint
+  # the dashboard's browser tests: Debian's Chromium, driven by playwright-core (npm) at /usr/bin/chromium
+  chromium
 )
 case "${1:-}" in
   # What the container's build stage needs: the compilers and libraries, no servers.
   --build-only)
     PACKAGES=(build-essential cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
               libboost-url1.81-dev libboost-system1.81-dev libpq-dev libhiredis-dev libspdlog-dev libfmt-dev
-              libcli11-dev) ;;
+              libcli11-dev nodejs npm) ;;
   # What the container's runtime stage needs: the shared libraries the binary links (see `ldd cachelab`).
   --runtime-only)
     PACKAGES=(libpq5 libhiredis0.14 libspdlog1.10 libfmt9 libboost-json1.81.0 libboost-url1.81.0) ;;
@@ -33,7 +35,8 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js and npm (tests/deploy, later the dashboard): Debian's packages unless a node is already on PATH.
+# Node.js and npm (the dashboard's build, tests/deploy, tests/e2e): Debian's packages unless a node is
+# already on PATH.
 if [[ -z "${1:-}" ]] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
   missing+=(nodejs npm)
 fi

@@ -372,21 +372,29 @@ awaitable<Response> api_delete_cache_key(service::CatalogService& svc, RequestCo
 
 // GET /api/explain?endpoint=categories — EXPLAIN (ANALYZE, BUFFERS) of the server's own statements for it.
 awaitable<Response> api_explain(service::CatalogService& svc, RequestContext& ctx) {
-  const auto endpoint = query_param(ctx.url, "endpoint").value_or("");
+  const auto endpoint = query_param(ctx.url, "endpoint");
   // The endpoints that can be explained are exactly those of the fixed query set in db/.
   std::vector<std::string_view> known;
   for (const auto& q : db::explainable_queries()) {
     if (std::find(known.begin(), known.end(), q.endpoint) == known.end()) known.push_back(q.endpoint);
   }
-  if (std::find(known.begin(), known.end(), endpoint) == known.end()) {
+  if (!endpoint) {  // no endpoint: the list, so a client can offer the choice
+    std::string body;
+    JsonWriter w(body);
+    w.begin_object().key("endpoints").begin_array();
+    for (auto e : known) w.value(e);
+    w.end_array().end_object();
+    co_return json_response(http::status::ok, std::move(body));
+  }
+  if (std::find(known.begin(), known.end(), *endpoint) == known.end()) {
     co_return error_response(http::status::bad_request, "invalid_endpoint",
                              fmt::format("endpoint must be one of: {}", fmt::join(known, ", ")));
   }
-  auto plans = co_await svc.explain(endpoint);
+  auto plans = co_await svc.explain(*endpoint);
   if (!plans) co_return error_response(plans.error());
   std::string body;
   JsonWriter w(body);
-  w.begin_object().field("endpoint", endpoint).key("queries").begin_array();
+  w.begin_object().field("endpoint", *endpoint).key("queries").begin_array();
   for (const auto& p : *plans) {
     w.begin_object().field("sql", p.sql).key("parameters").begin_array();
     for (const auto& v : p.params) w.value(v);
@@ -474,8 +482,8 @@ Response render_answer(const service::Answer& a, double fetch_time_ms, std::stri
   body += hit ? R"(,"source":"cache")" : R"(,"source":"database")";
   body += ",\"fetch_time_ms\":";
   fmt::format_to(std::back_inserter(body), "{:.3f}", fetch_time_ms);
-  if (hit && a.ttl_ms)
-    fmt::format_to(std::back_inserter(body), ",\"ttl_remaining_s\":{}", (*a.ttl_ms + 999) / 1000);
+  // On a hit what the entry has left; on a miss that stored the answer, the TTL it was stored with.
+  if (a.ttl_ms) fmt::format_to(std::back_inserter(body), ",\"ttl_remaining_s\":{}", (*a.ttl_ms + 999) / 1000);
   if (a.cache_unavailable) body += R"(,"cache":"unavailable")";
   body += '}';
 
@@ -491,7 +499,7 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc, co
   using http::verb;
   auto with = [svc](auto fn) { return [svc, fn](RequestContext& ctx) { return fn(*svc, ctx); }; };
   auto clear = [svc, options](RequestContext& ctx) { return clear_cache(*svc, ctx, options); };
-  router.add(verb::get, "/", "This list of endpoints",
+  router.add(verb::get, "/api", "This list of endpoints (the dashboard is at /)",
              [&router](RequestContext& ctx) { return index(router, ctx); });
   router.add(verb::get, "/health", "Liveness: answers without touching any backend", health);
   router.add(
@@ -531,10 +539,10 @@ void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc, co
              with(api_cache_key));
   router.add(verb::delete_, "/api/cache/key", "Delete one key of ours (?name=cachelab:v1:...) (admin)",
              [svc, options](RequestContext& ctx) { return api_delete_cache_key(*svc, ctx, options); });
-  router.add(
-      verb::get, "/api/explain",
-      "Query inspector: the SQL behind ?endpoint= and its EXPLAIN (ANALYZE, BUFFERS) — fixed queries only",
-      with(api_explain));
+  router.add(verb::get, "/api/explain",
+             "Query inspector: the SQL behind ?endpoint= and its EXPLAIN (ANALYZE, BUFFERS), fixed queries "
+             "only; no ?endpoint= lists them",
+             with(api_explain));
   add_write_routes(router, svc, options);
 }
 

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   config::ServeConfig serve;
-  auto* serve_cmd = app.add_subcommand("serve", "Serve the HTTP API (the dashboard is not built yet)");
+  auto* serve_cmd = app.add_subcommand("serve", "Serve the dashboard (at /) and the HTTP API");
   config::add_options(*serve_cmd, serve);
 
   config::SeedConfig seed;

@@ -1,12 +1,15 @@
 // `cachelab serve`: the composition root. Builds one io_context per I/O thread and, for each, its own
 // Redis connection, PostgreSQL pool, service and router (shared-nothing: no locks on the request path),
-// then wires the routers into the generic HTTP server and handles SIGINT/SIGTERM by draining.
+// then wires the routers and the dashboard's files into the generic HTTP server and handles SIGINT/SIGTERM
+// by draining.
 #include "api/handlers.hpp"
 #include "app/commands.hpp"
 #include "cache/redis_connection.hpp"
 #include "core/log.hpp"
 #include "db/migrate.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
+#include "web/dashboard.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -141,6 +144,10 @@ int run_serve(const config::ServeConfig& c) {
   options.on_error = [](auto status, std::string_view code, std::string_view message) {
     return api::error_response(status, code, message);
   };
+  // The dashboard at "/" and its assets; every other path goes to the API's router.
+  http::StaticFilesOptions dashboard;
+  dashboard.on_error = options.on_error;
+  options.static_files = std::make_shared<http::StaticFiles>(web::dashboard_files(), std::move(dashboard));
   auto server_owner = std::make_unique<http::Server>(contexts, std::move(handlers), options);
   http::Server& server = *server_owner;
   std::uint16_t port = 0;

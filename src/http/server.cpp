@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/static_files.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -110,7 +112,11 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     const auto started = std::chrono::steady_clock::now();
     Response res;
     try {
-      res = co_await worker.handler(req, peer);
+      if (auto file = o.static_files ? o.static_files->serve(req) : std::nullopt) {
+        res = std::move(*file);
+      } else {
+        res = co_await worker.handler(req, peer);
+      }
     } catch (const std::exception& e) {
       spdlog::error("event=handler_exception what=\"{}\"", e.what());
       res = transport_error(o, beast_http::status::internal_server_error, "internal_error", "internal error");
@@ -120,6 +126,8 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     // Decided after the handler: a drain that began while it ran closes this connection after the answer.
     res.keep_alive(req.keep_alive() && res.keep_alive() && !state->draining.load(std::memory_order_relaxed));
     res.prepare_payload();
+    // HEAD: the GET's head, Content-Length included, and no body.
+    if (req.method() == beast_http::verb::head) res.body().clear();
     if (o.access_log) {
       spdlog::info(
           "event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),

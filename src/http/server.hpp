@@ -36,6 +36,8 @@ using Handler = std::function<asio::awaitable<Response>(Request&, const Peer&)>;
 using ErrorResponder =
     std::function<Response(beast_http::status, std::string_view code, std::string_view message)>;
 
+class StaticFiles;  // http/static_files.hpp
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
@@ -46,6 +48,8 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{15};
   bool access_log = false;
   ErrorResponder on_error;  // renders transport-level errors (400, 413, 431, 500)
+  // Files answered by the transport itself, before the handler sees the request (nullptr: none).
+  std::shared_ptr<const StaticFiles> static_files;
 };
 
 class Server {

@@ -257,6 +257,8 @@ asio::awaitable<Result<Answer>> CatalogService::load_and_store(const cache::Look
     answer.cache_unavailable = true;
   } else {
     answer.stored = *stored;
+    // What the entry just written has left, against the soft TTL as on a hit: clients can count it down.
+    if (answer.stored && !answer.not_found) answer.ttl_ms = (keep - life.swr).count();
   }
   co_return answer;
 }

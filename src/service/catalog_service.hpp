@@ -45,7 +45,7 @@ struct Answer {
   std::string body;  // a JSON object: the cached value itself on a hit; empty when not_found
   Source source = Source::database;
   bool not_found = false;              // the thing does not exist (possibly a cached "not found")
-  std::optional<std::int64_t> ttl_ms;  // on a hit: what is left of the key's TTL
+  std::optional<std::int64_t> ttl_ms;  // hit: what the key has left; stored miss: the TTL it got
   bool cache_unavailable = false;      // Redis failed during this request; the data came from PostgreSQL
   bool bypassed = false;
   bool collapsed =

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace cachelab::test {
@@ -286,7 +287,11 @@ TEST_F(CatalogTest, TheQueryInspectorShowsTheServersOwnPlans) {
   }
   EXPECT_EQ(get("/api/explain?endpoint=categories").status, 200);
   EXPECT_EQ(get("/api/explain?endpoint=DROP%20TABLE").status, 400);
-  EXPECT_EQ(get("/api/explain").status, 400);
+  auto list = get("/api/explain");  // no endpoint: the choices
+  ASSERT_EQ(list.status, 200) << list.body;
+  const auto endpoints = list.json().at("endpoints").as_array();
+  EXPECT_NE(std::find(endpoints.begin(), endpoints.end(), boost::json::value("search")), endpoints.end());
+  EXPECT_EQ(get("/api/explain?endpoint=").status, 400);
 }
 
 TEST_F(CatalogTest, UnderMemoryPressureRedisEvictsAndAnswersStayCorrect) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <signal.h>
 #include <fstream>
 #include <thread>
@@ -299,9 +301,44 @@ TEST_F(ServerTest, SigtermFinishesTheRequestInFlightRefusesNewConnectionsAndExit
   EXPECT_EQ(server.stop(), 0);
 }
 
+TEST_F(ServerTest, TheDashboardIsServedFromTheBinaryWithItsAssets) {
+  ServerProcess server;
+  auto page = http(server.port(), "GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.header("content-security-policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(page.body.find("<title>cachelab"), std::string::npos);
+  // Every asset the page references is served, content-hashed and cacheable for a year, gzip when asked.
+  std::smatch m;
+  std::string rest = page.body;
+  int assets = 0;
+  while (std::regex_search(rest, m, std::regex(R"re((?:src|href)="(/assets/[^"]+)")re"))) {
+    auto asset = http(server.port(), "GET", m[1], "", {{"Accept-Encoding", "gzip"}});
+    EXPECT_EQ(asset.status, 200) << m[1];
+    EXPECT_EQ(asset.header("cache-control"), "public, max-age=31536000, immutable") << m[1];
+    if (std::string(m[1]).ends_with(".js")) {
+      EXPECT_EQ(asset.header("content-encoding"), "gzip");
+    }
+    ++assets;
+    rest = m.suffix();
+  }
+  EXPECT_GE(assets, 3);  // script, stylesheet, licenses
+  // Revalidation and HEAD.
+  EXPECT_EQ(http(server.port(), "GET", "/", "", {{"If-None-Match", page.header("etag")}}).status, 304);
+  auto head = http(server.port(), "HEAD", "/");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-length"), std::to_string(page.body.size()));
+  EXPECT_TRUE(head.body.empty());
+  auto post = http(server.port(), "POST", "/");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.json().at("error").at("code"), "method_not_allowed");
+  EXPECT_EQ(http(server.port(), "GET", "/assets/nope.js").status, 404);  // left to the API's router
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST_F(ServerTest, TheIndexListsEveryEndpointAndTheReadmeDocumentsEachOne) {
   ServerProcess server;
-  auto index = http(server.port(), "GET", "/");
+  auto index = http(server.port(), "GET", "/api");
   ASSERT_EQ(index.status, 200);
   std::ifstream readme_file(env("CACHELAB_SOURCE_DIR") + "/README.md");
   ASSERT_TRUE(readme_file) << "README.md not found";

@@ -222,6 +222,8 @@ TEST_F(Fixture, MissLoadsStoresWithTheTtlThenHitServesTheStoredBytes) {
   ASSERT_TRUE(miss);
   EXPECT_EQ(miss->source, Source::database);
   EXPECT_EQ(store->data.at("cachelab:v1:product:7").second, 60000);
+  EXPECT_TRUE(miss->stored);
+  EXPECT_EQ(miss->ttl_ms, 60000);  // the TTL the entry was stored with, for the client's countdown
   auto hit = run(svc.product(7, CacheMode::use));
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->source, Source::cache);
@@ -510,6 +512,15 @@ TEST(RenderAnswer, SplicesSourceTimingAndTtlIntoTheStoredObject) {
   EXPECT_EQ(j2.at("cache"), "unavailable");
   EXPECT_FALSE(j2.as_object().contains("ttl_remaining_s"));
   EXPECT_EQ(res2["X-Cache"], "MISS");
+
+  Answer stored;
+  stored.body = R"({"id":1})";
+  stored.stored = true;
+  stored.ttl_ms = 57300;
+  auto res3 = api::render_answer(stored, 2.0);
+  EXPECT_EQ(boost::json::parse(res3.body()).at("ttl_remaining_s"), 58);
+  EXPECT_EQ(res3["X-Cache"], "MISS");
+  EXPECT_EQ(res3["Cache-Status"], "cachelab; fwd=miss; stored");
 }
 
 }  // namespace

@@ -1,0 +1,213 @@
+// The dashboard end to end: the real binary (ASan build under ctest) against the private PostgreSQL and Redis,
+// driven in Debian's headless Chromium by playwright-core. One server and one browser for the whole file;
+// each test leaves the page on the view it used. Run by ctest (tests/CMakeLists.txt) as `e2e_dashboard`.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchBrowser, seed, startServer } from './support.mjs';
+
+// Product entries live 3 s (no jitter) so the TTL countdown reaches zero quickly; the rest stay 60 s.
+const SERVER_ARGS = ['--cache-ttl-seconds', '3', '--ttl-jitter', '0', '--products-ttl-seconds', '60',
+  '--categories-ttl-seconds', '60', '--search-ttl-seconds', '60', '--top-products-ttl-seconds', '60'];
+const XSS = '<img src=x onerror=alert(1)>';
+
+let server, browser, page;
+const problems = [];  // console errors, page errors and dialogs: none is allowed
+
+const api = async (path, init = {}) => {
+  const r = await fetch(server.url + path, { ...init, headers: { 'Content-Type': 'application/json', ...init.headers } });
+  return { status: r.status, body: await r.json() };
+};
+const text = (selector) => page.locator(selector).innerText();
+const tab = async (name) => {
+  await page.click(`#tab-${name}`);
+  await page.locator(`#tab-${name}[aria-selected=true]`).waitFor();
+};
+
+before(async () => {
+  seed();
+  server = await startServer(SERVER_ARGS);
+  await api('/api/flush-cache', { method: 'POST' });
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // Chromium logs every 4xx fetch as "Failed to load resource"; the bad-id tests cause those on purpose.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('dialog', async (d) => { problems.push(`dialog: ${d.type()} ${d.message()}`); await d.dismiss(); });
+  await page.goto(server.url + '/');
+});
+
+after(async () => {
+  await browser?.close();
+  const code = await server?.stop();
+  assert.equal(code, 0, 'the server stops cleanly');
+});
+
+test('the page loads and the stats bar is live (≤ 2 s stale)', async () => {
+  await page.locator('#stats-status', { hasText: 'Live' }).waitFor();
+  assert.equal(await page.title(), 'cachelab: cache-aside, measured');
+  const before = await text('#stat-hits');
+  await api('/products/2');  // a read from outside the page
+  await api('/products/2');
+  await page.waitForFunction((b) => document.getElementById('stat-hits').textContent !== b, before, { timeout: 2500 });
+  assert.match(await text('#stat-memory'), /\d.* \/ 64 MiB/);
+});
+
+test('a single comparison shows a database time, a cache time and the speedup', async () => {
+  await tab('speed');
+  await page.click('#run-single');
+  await page.locator('#single-result').waitFor();
+  assert.match(await text('#cmp-db-server'), /^\d+\.\d+ ms$/);
+  assert.match(await text('#cmp-cache-server'), /^\d+\.\d+ ms$/);
+  assert.match(await text('#cmp-db-rtt'), /^\d+\.\d+ ms$/);
+  assert.match(await text('#cmp-cache-rtt'), /^\d+\.\d+ ms$/);
+  assert.match(await text('#cmp-speedup'), /^\d+(\.\d)?×$/);
+});
+
+test('the load test draws 10 database/cache pairs and the median speedup', async () => {
+  await page.selectOption('#compare-endpoint', 'categories');
+  await page.click('#run-load');
+  await page.waitForFunction(() => document.getElementById('load-chart').dataset.pairs === '10', null, { timeout: 30000 });
+  await page.locator('#load-summary', { hasText: 'Median speedup' }).waitFor();
+  assert.equal(await page.locator('#load-table tbody tr').count(), 10);
+  for (const cell of await page.locator('#load-table tbody td.num').allTextContents()) assert.match(cell, /\d/);
+  const legend = await page.locator('#load-chart').evaluate((c) => c.width > 0 && c.height > 0);
+  assert.ok(legend, 'the chart has a size');
+});
+
+test('lookup of product 5 is a MISS, then a HIT, and its TTL counts down to a MISS', async () => {
+  await tab('lookup');
+  await page.click('#lookup-form [data-id="5"]');
+  await page.locator('#lookup-badge.miss').waitFor();
+  assert.equal(await text('#lookup-badge'), 'MISS · from PostgreSQL');
+  await page.click('#lookup-form [data-id="5"]');
+  await page.locator('#lookup-badge.hit').waitFor();
+  assert.equal(await text('#lookup-badge'), 'HIT · from Redis');
+  assert.equal(await text('#lookup-pid'), '5');
+  const first = await text('#lookup-ttl');
+  assert.match(first, /^expires in [1-3] s$/);
+  await page.waitForFunction((f) => document.getElementById('lookup-ttl').textContent !== f, first, { timeout: 2500 });
+  await page.locator('#lookup-ttl', { hasText: 'expired' }).waitFor({ timeout: 5000 });
+  await page.click('#lookup-form button[type=submit]');
+  await page.locator('#lookup-badge.miss').waitFor();
+});
+
+test('bad ids get inline errors in words', async () => {
+  for (const [id, words] of [['abc', /integer/i], ['0', /1/], ['99999', /not found|does not exist/i]]) {
+    await page.fill('#lookup-id', id);
+    await page.press('#lookup-id', 'Enter');
+    await page.locator('#lookup-error', { hasText: `“${id}”` }).waitFor();
+    assert.match(await text('#lookup-error'), words);
+    assert.equal(await page.locator('#lookup-card').isHidden(), true);
+  }
+});
+
+test('a product named like markup shows as text and runs nothing', async () => {
+  const created = await api('/products', { method: 'POST',
+    body: JSON.stringify({ name: XSS, description: '<script>alert(2)</script>', price: 1.5, category: 'Books' }) });
+  assert.equal(created.status, 201);
+  const id = created.body.id;
+  try {
+    await page.fill('#lookup-id', String(id));
+    await page.press('#lookup-id', 'Enter');
+    await page.locator('#lookup-name', { hasText: XSS }).waitFor();
+    assert.equal(await text('#lookup-name'), XSS);
+    assert.equal(await page.locator('#lookup-card img, #lookup-card script').count(), 0);
+    await tab('keys');
+    await page.fill('#keys-match', `product:${id}`);
+    await page.press('#keys-match', 'Enter');
+    await page.getByRole('button', { name: `View cachelab:v1:product:${id}` }).click();
+    await page.locator('#key-view-value', { hasText: XSS }).waitFor();
+    assert.equal(await page.locator('#key-view img').count(), 0);
+  } finally {
+    await api(`/products/${id}`, { method: 'DELETE' });
+  }
+});
+
+test('the cache browser lists keys and deletes one', async () => {
+  await api('/api/categories');
+  await tab('keys');
+  await page.fill('#keys-match', '*');
+  await page.press('#keys-match', 'Enter');
+  // Entries of older generations (retired by the edits above) stay listed until their TTL ends: take the first.
+  const row = page.locator('#keys-table tbody tr', { hasText: ':categories' }).first();
+  await row.waitFor();
+  assert.match(await row.locator('td').nth(0).innerText(), /string/);
+  assert.match(await row.locator('td').nth(2).innerText(), /min|s$/);
+  const key = await row.locator('th').innerText();
+  await row.getByRole('button', { name: `Delete ${key}` }).click();
+  await page.locator('#keys-status', { hasText: `Deleted ${key}` }).waitFor();
+  assert.equal(await page.getByRole('rowheader', { name: key, exact: true }).count(), 0);
+  assert.equal((await api(`/api/cache/key?name=${encodeURIComponent(key)}`)).status, 404);
+});
+
+test('the query inspector shows the SQL and its plan', async () => {
+  await tab('queries');
+  await page.locator('#explain-output pre.plan').first().waitFor({ timeout: 15000 });
+  await page.selectOption('#explain-endpoint', 'search');
+  await page.click('#explain-form button[type=submit]');
+  await page.locator('#explain-output pre.sql', { hasText: 'ILIKE' }).first().waitFor();
+  assert.match(await page.locator('#explain-output pre.plan').first().innerText(), /Execution Time: [\d.]+ ms/);
+});
+
+test('an edit is fresh on the next read, and the demos show requests vs database queries', async () => {
+  await tab('writes');
+  await page.locator('#edit-form').waitFor();
+  const name = `Edited in the browser ${Date.now()}`;
+  await page.fill('#edit-name', name);
+  await page.click('#edit-form button[type=submit]');
+  await page.locator('#edit-result .verdict.good').waitFor();
+  assert.match(await text('#edit-result'), /cachelab:v1:product:1/);
+  assert.match(await text('#edit-result'), new RegExp(name));
+  await page.fill('#stampede-n', '200');
+  await page.click('#stampede-form button[type=submit]');
+  await page.locator('#stampede-result .headline').waitFor({ timeout: 30000 });
+  assert.match(await text('#stampede-result .headline'), /^200 requests → 1 database query$/);
+  await page.click('#stale-form button[type=submit]');
+  await page.locator('#stale-result .verdict.good', { hasText: 'Fresh' }).waitFor();
+});
+
+test('flush asks first, then empties the key count', async () => {
+  await api('/products/3');
+  await page.waitForFunction(() => document.getElementById('stat-keys').textContent !== '0');
+  await page.click('#flush');
+  await page.locator('#flush-dialog[open]').waitFor();
+  await page.keyboard.press('Escape');  // cancel: nothing is flushed
+  assert.notEqual((await api('/api/stats')).body.redis.keys, 0);
+  await page.click('#flush');
+  await page.click('#flush-confirm');
+  await page.locator('#flush-result', { hasText: /Flushed \d+ keys/ }).waitFor();
+  await page.locator('#stat-keys', { hasText: /^0$/ }).waitFor({ timeout: 2500 });
+});
+
+test('keyboard: arrow keys move between tabs and the focused tab opens its view', async () => {
+  await page.focus('#tab-speed');
+  await page.click('#tab-speed');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-lookup');
+  assert.equal(await page.locator('#panel-lookup').isVisible(), true);
+  await page.keyboard.press('End');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-writes');
+  await page.keyboard.press('Tab');  // out of the tab list, into the view
+  assert.notEqual(await page.evaluate(() => document.activeElement.getAttribute('role')), 'tab');
+});
+
+test('at 390 px wide nothing overflows sideways', async () => {
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  try {
+    for (const view of ['speed', 'lookup', 'catalog', 'keys', 'queries', 'writes']) {
+      await phone.goto(`${server.url}/#${view}`);
+      await phone.locator(`#tab-${view}[aria-selected=true]`).waitFor();
+      await phone.waitForTimeout(300);
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${view} overflows by ${overflow}px`);
+    }
+  } finally {
+    await phone.close();
+  }
+});
+
+test('no console errors, page errors or dialogs happened', () => {
+  assert.deepEqual(problems, []);
+});

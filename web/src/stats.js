@@ -1,0 +1,71 @@
+// The stats bar: polls /api/stats every second (never two polls at once) and the Flush button with its
+// confirmation dialog.
+import { call, describeError } from './api.js';
+import { $, fmtBytes, fmtInt, setText } from './dom.js';
+
+const POLL_MS = 1000;
+let timer = null;
+let lastOk = 0;
+
+function render(s) {
+  const app = s.app;
+  const total = app.hits + app.misses;
+  setText($('stat-hit-rate'), total ? `${(app.hit_rate * 100).toFixed(1)}%` : 'no reads yet');
+  setText($('stat-hits'), `${fmtInt(app.hits)} / ${fmtInt(app.misses)}`);
+  const r = s.redis;
+  if (r) {
+    const max = r.maxmemory > 0 ? fmtBytes(r.maxmemory) : 'no limit';
+    setText($('stat-memory'), `${fmtBytes(r.used_memory)} / ${max}`);
+    $('stat-memory-bar').style.width = r.maxmemory > 0 ? `${Math.min(100, (100 * r.used_memory) / r.maxmemory)}%` : '0';
+    setText($('stat-keys'), fmtInt(r.keys));
+    setText($('stat-evicted'), fmtInt(r.evicted_keys));
+    setText($('stat-expired'), fmtInt(r.expired_keys));
+  } else {
+    for (const id of ['stat-memory', 'stat-keys', 'stat-evicted', 'stat-expired']) setText($(id), 'Redis down');
+  }
+  $('tile-delay').hidden = !(s.db_delay_ms > 0);
+  setText($('stat-delay'), `${s.db_delay_ms} ms per read`);
+}
+
+async function poll() {
+  const r = await call('/api/stats');
+  const status = $('stats-status');
+  if (r.ok) {
+    render(r.data);
+    lastOk = Date.now();
+    status.classList.remove('bad');
+    setText(status, r.data.cache === 'ok'
+      ? `Live · updated ${new Date(lastOk).toLocaleTimeString('en-GB')}`
+      : 'Live · Redis is unavailable: reads go to PostgreSQL');
+  } else {
+    status.classList.add('bad');
+    setText(status, `Stats unavailable: ${describeError(r)}`);
+  }
+}
+
+async function loop() {
+  if (!document.hidden) await poll();
+  timer = setTimeout(loop, POLL_MS);
+}
+
+// Refresh now (after a flush, a write, a demo) instead of waiting for the next tick.
+export async function refreshStats() {
+  clearTimeout(timer);
+  await poll();
+  timer = setTimeout(loop, POLL_MS);
+}
+
+export function initStats() {
+  const dialog = $('flush-dialog');
+  $('flush').addEventListener('click', () => dialog.showModal());
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'confirm') return;
+    const out = $('flush-result');
+    const r = await call('/api/flush-cache', { method: 'POST' });
+    out.classList.toggle('bad', !r.ok);
+    setText(out, r.ok ? `Flushed ${fmtInt(r.data.cleared_keys)} keys.` : `Flush failed: ${describeError(r)}`);
+    await refreshStats();
+  });
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshStats(); });
+  loop();
+}
