@@ -40,7 +40,16 @@ done
 if [[ -z "${1:-}" ]] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
   missing+=(nodejs npm)
 fi
+# playwright-core (the browser tests) needs Node 20 or later; Debian 12's own nodejs is 18.
+check_node() {
+  [[ -z "${1:-}" ]] && command -v node >/dev/null || return 0
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  ((major >= 20)) || echo "install-deps: warning: node $(node --version) is older than 20: the dashboard builds, but" \
+    "its browser tests (playwright-core) need Node 20 or later" >&2
+}
 if ((${#missing[@]} == 0)); then
+  check_node "${1:-}"
   exit 0
 fi
 
@@ -54,3 +63,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # Debian's postgresql and redis packages try to start system-wide services; cachelab never uses them.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+check_node "${1:-}"
