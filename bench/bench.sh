@@ -43,13 +43,15 @@ run() {
 }
 
 run health /health
+run page /   # the dashboard's HTML, from memory (http/static_files)
 run hit /products/1
 run bypass "/products/1?cache=bypass"
 
 echo
 echo "cachelab bench: wrk -t$THREADS -c$CONNS -d${SECONDS_EACH}s, $(nproc) cores, release build, one sitting"
 printf "%-34s %10s %9s %9s %12s\n" endpoint "req/s" "p50 ms" "p99 ms" "vs /health"
-for row in "health|GET /health" "hit|GET /products/1 (cache hit)" "bypass|GET /products/1?cache=bypass (db)"; do
+for row in "health|GET /health" "page|GET / (dashboard page, 14 KB)" "hit|GET /products/1 (cache hit)" \
+  "bypass|GET /products/1?cache=bypass (db)"; do
   key=${row%%|*}; label=${row#*|}
   ratio=$(awk -v a="${RPS[$key]}" -v b="${RPS[health]}" 'BEGIN { printf "%.2f", a / b }')
   printf "%-34s %10s %9s %9s %11sx\n" "$label" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "$ratio"

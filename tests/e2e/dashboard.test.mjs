@@ -179,6 +179,13 @@ test('flush asks first, then empties the key count', async () => {
   await page.click('#flush-confirm');
   await page.locator('#flush-result', { hasText: /Flushed \d+ keys/ }).waitFor();
   await page.locator('#stat-keys', { hasText: /^0$/ }).waitFor({ timeout: 2500 });
+  // Cancelling after a confirmed flush must not flush again.
+  await api('/products/3');
+  await page.locator('#stat-keys', { hasText: /^[1-9]/ }).waitFor({ timeout: 2500 });
+  await page.click('#flush');
+  await page.keyboard.press('Escape');
+  await page.waitForTimeout(300);
+  assert.notEqual((await api('/api/stats')).body.redis.keys, 0);
 });
 
 test('keyboard: arrow keys move between tabs and the focused tab opens its view', async () => {

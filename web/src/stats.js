@@ -57,7 +57,10 @@ export async function refreshStats() {
 
 export function initStats() {
   const dialog = $('flush-dialog');
-  $('flush').addEventListener('click', () => dialog.showModal());
+  $('flush').addEventListener('click', () => {
+    dialog.returnValue = '';  // Escape keeps the last value: a past "confirm" must not flush again
+    dialog.showModal();
+  });
   dialog.addEventListener('close', async () => {
     if (dialog.returnValue !== 'confirm') return;
     const out = $('flush-result');
