@@ -2,6 +2,7 @@
 // driven in Debian's headless Chromium by playwright-core. One server and one browser for the whole file;
 // each test leaves the page on the view it used. Run by ctest (tests/CMakeLists.txt) as `e2e_dashboard`.
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import { launchBrowser, seed, startServer } from './support.mjs';
 
@@ -212,6 +213,28 @@ test('at 390 px wide nothing overflows sideways', async () => {
     }
   } finally {
     await phone.close();
+  }
+});
+
+test('no accessibility violations in any view (axe-core: WCAG 2.1 A/AA and best practices)', async () => {
+  // axe is injected as a script, which the page's Content-Security-Policy forbids: this context bypasses it.
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } });
+  try {
+    const a11y = await context.newPage();
+    await a11y.goto(`${server.url}/`);
+    await a11y.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+    for (const view of ['speed', 'lookup', 'catalog', 'keys', 'queries', 'writes']) {
+      await a11y.click(`#tab-${view}`);
+      if (view === 'speed') await a11y.click('#run-single');
+      if (view === 'lookup') await a11y.click('#lookup-form [data-id="1"]');
+      await a11y.waitForTimeout(500);
+      const found = await a11y.evaluate(() =>
+        window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }));
+      const described = found.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      assert.deepEqual(described, [], `${view} view`);
+    }
+  } finally {
+    await context.close();
   }
 });
 
