@@ -150,6 +150,7 @@ test('the query inspector shows the SQL and its plan', async () => {
   await page.click('#explain-form button[type=submit]');
   await page.locator('#explain-output pre.sql', { hasText: 'ILIKE' }).first().waitFor();
   assert.match(await page.locator('#explain-output pre.plan').first().innerText(), /Execution Time: [\d.]+ ms/);
+  assert.match(await page.locator('#explain-output .summary').first().innerText(), /^Executed in [\d.]+ ms, planned in [\d.]+ ms/);
 });
 
 test('an edit is fresh on the next read, and the demos show requests vs database queries', async () => {
