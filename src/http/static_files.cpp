@@ -1,7 +1,6 @@
 #include "http/static_files.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include <boost/beast/core/string.hpp>
 
 namespace cachelab::http {
 namespace {
@@ -10,12 +9,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Calls fn(item) for each comma-separated, trimmed, non-empty item of a header value.
@@ -36,7 +29,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
   bool yes = false;
   for_each_item(accept_encoding, [&](std::string_view item) {
     const auto semi = item.find(';');
-    if (!iequals(trim(item.substr(0, semi)), "gzip")) return false;
+    if (!boost::beast::iequals(trim(item.substr(0, semi)), "gzip")) return false;
     yes = true;
     if (semi != std::string_view::npos) {
       // "gzip;q=0" (or 0.0, 0.000) refuses it.

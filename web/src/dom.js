@@ -76,7 +76,7 @@ export function sourceLine(el, result) {
 const countdowns = new Set();
 export function countdown(el, seconds, render) {
   const entry = { el, deadline: performance.now() + seconds * 1000, render };
-  for (const c of countdowns) if (c.el === el) countdowns.delete(c);
+  stopCountdown(el);
   countdowns.add(entry);
   tick(entry);
 }

@@ -1,10 +1,13 @@
 // Writes & demos: edit a product and watch the next read be fresh; the stampede and stale-read demonstrations.
 import { call, describeError } from './api.js';
-import { $, badge, fmtInt, fmtMs, fmtPrice, h, setText, showError } from './dom.js';
+import { $, badge, fmtInt, fmtMs, fmtPrice, h, showError } from './dom.js';
 import { refreshStats } from './stats.js';
 
 const FIELDS = ['name', 'price', 'category', 'description'];
 let loaded = null;  // the product as last read from PostgreSQL
+
+// The cache side of a write's outcome in words: "invalidated", "written through", "invalidation pending".
+const cacheOutcome = (cache) => cache.replace('_', ' ');
 
 async function loadProduct() {
   const id = $('edit-id').value.trim();
@@ -60,7 +63,7 @@ async function save() {
   const fresh = r.ok && FIELDS.every((f) => r.data[f] === saved[f]);
   out.replaceChildren(
     h('h3', {}, 'Saved'),
-    h('p', {}, `PostgreSQL committed the change; cache: ${saved.cache.replace('_', ' ')}.`),
+    h('p', {}, `PostgreSQL committed the change; cache: ${cacheOutcome(saved.cache)}.`),
     h('p', {}, 'Invalidated keys:'),
     h('ul', { class: 'keys' }, ...saved.invalidated_keys.map((k) => h('li', {}, h('code', {}, k)))),
     h('p', {}, 'Next read through the cache: ', r.ok ? badge(r.data.source) : 'failed', r.ok ? ` ${fmtMs(r.data.fetch_time_ms)}` : ''),
@@ -71,23 +74,31 @@ async function save() {
   loaded = saved;
 }
 
-async function stampede() {
-  const n = $('stampede-n').value.trim();
-  const id = $('stampede-id').value.trim();
-  const error = $('stampede-error');
-  const out = $('stampede-result');
+// Runs one demo: POST `url`, then show what `render` makes of the answer in #{prefix}-result, or the error in
+// words in #{prefix}-error. `pending`, when given, is shown while the demo runs.
+async function runDemo(prefix, url, render, pending) {
+  const error = $(`${prefix}-error`);
+  const out = $(`${prefix}-result`);
   showError(error, '');
-  out.hidden = false;
-  out.replaceChildren(h('p', { class: 'status' }, `Firing ${n} concurrent reads…`));
-  const r = await call(`/api/demo/stampede?n=${encodeURIComponent(n)}&id=${encodeURIComponent(id)}`, { method: 'POST' });
+  if (pending) {
+    out.replaceChildren(h('p', { class: 'status' }, pending));
+    out.hidden = false;
+  }
+  const r = await call(url, { method: 'POST' });
   refreshStats();
   if (!r.ok) {
     out.hidden = true;
     showError(error, describeError(r));
     return;
   }
-  const d = r.data;
-  out.replaceChildren(
+  out.replaceChildren(...render(r.data));
+  out.hidden = false;
+}
+
+function stampede() {
+  const n = $('stampede-n').value.trim();
+  const id = $('stampede-id').value.trim();
+  return runDemo('stampede', `/api/demo/stampede?n=${encodeURIComponent(n)}&id=${encodeURIComponent(id)}`, (d) => [
     h('p', { class: 'headline' }, h('strong', {}, fmtInt(d.requests)), ' requests → ',
       h('strong', {}, fmtInt(d.database_queries)), d.database_queries === 1 ? ' database query' : ' database queries'),
     h('dl', { class: 'facts' },
@@ -95,30 +106,20 @@ async function stampede() {
       h('div', {}, h('dt', {}, 'Waited on the lease'), h('dd', {}, fmtInt(d.lease_waits))),
       h('div', {}, h('dt', {}, 'Answered'), h('dd', {}, fmtInt(d.answered))),
       h('div', {}, h('dt', {}, 'Took'), h('dd', {}, fmtMs(d.duration_ms)))),
-    h('p', { class: 'source' }, `Key ${d.key}. Other traffic during the burst counts too.`));
+    h('p', { class: 'source' }, `Key ${d.key}. Other traffic during the burst counts too.`),
+  ], `Firing ${n} concurrent reads…`);
 }
 
-async function staleRead() {
+function staleRead() {
   const id = $('stale-id').value.trim();
-  const error = $('stale-error');
-  const out = $('stale-result');
-  showError(error, '');
-  const r = await call(`/api/demo/stale-read?id=${encodeURIComponent(id)}`, { method: 'POST' });
-  refreshStats();
-  if (!r.ok) {
-    out.hidden = true;
-    showError(error, describeError(r));
-    return;
-  }
-  const d = r.data;
-  out.replaceChildren(
+  return runDemo('stale', `/api/demo/stale-read?id=${encodeURIComponent(id)}`, (d) => [
     h('ol', { class: 'steps' },
       h('li', {}, `Read: ${fmtPrice(d.before.price)} `, badge(d.before.source)),
-      h('li', {}, `Write: price → ${fmtPrice(d.write.price)}; cache ${d.write.cache.replace('_', ' ')}`),
+      h('li', {}, `Write: price → ${fmtPrice(d.write.price)}; cache ${cacheOutcome(d.write.cache)}`),
       h('li', {}, `Read again: ${fmtPrice(d.read_after_write.price)} `, badge(d.read_after_write.source))),
     h('p', { class: d.fresh ? 'verdict good' : 'verdict bad' },
-      d.fresh ? 'Fresh: the read after the write shows the new price.' : 'Stale: the read after the write shows the old price.'));
-  out.hidden = false;
+      d.fresh ? 'Fresh: the read after the write shows the new price.' : 'Stale: the read after the write shows the old price.'),
+  ]);
 }
 
 const onSubmit = (id, fn) => $(id).addEventListener('submit', (e) => {
