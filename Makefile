@@ -6,15 +6,16 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps node-deps build build-debug demo test bench screenshots stop clean format
+.PHONY: help deps node-deps build build-debug demo test image-test bench screenshots stop clean format
 
 help:
 	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
 	@echo "make test   install, build with sanitizers, run every test (unit + integration)"
+	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
 	@echo "make screenshots  the dashboard's views into docs/screenshots/ (headless Chromium)"
 	@echo "make stop   stop the private PostgreSQL and Redis"
-	@echo "make clean  remove build output and the private backends' data"
+	@echo "make clean  stop the private backends, delete their data and the build output"
 
 deps:
 	@bash scripts/install-deps.sh
@@ -40,6 +41,10 @@ demo: build
 test: build-debug
 	ctest --preset debug
 
+image-test:
+	@mkdir -p build
+	@bash scripts/image-test.sh
+
 bench: build
 	@bash bench/bench.sh
 
@@ -50,7 +55,13 @@ stop:
 	@bash scripts/backends.sh stop
 
 format:
-	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
 
-clean: stop
+# The backends' data may live outside the clone (as root: /var/lib/cachelab/, see scripts/backends.sh): destroy
+# every pair (the demo's, the tests', the screenshots') before the build directory that names two of them goes.
+clean:
+	@bash scripts/backends.sh destroy
+	@CACHELAB_STATE_DIR=build/debug/itest-state PG_PORT=54330 REDIS_PORT=63800 bash scripts/backends.sh destroy
+	@CACHELAB_STATE_DIR=build/screenshots-state PG_PORT=54340 REDIS_PORT=63810 bash scripts/backends.sh destroy
+	@CACHELAB_STATE_DIR=build/image-test-state PG_PORT=54360 REDIS_PORT=63830 bash scripts/backends.sh destroy
 	rm -rf build .cachelab

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Starts and stops cachelab's private PostgreSQL 15 and Redis 7 on loopback ports, with their data under
-# a state directory (default .cachelab/). Reuses what is already running. When run as root, the servers
-# run as the unprivileged users Debian's packages create (postgres, redis).
+# Starts and stops cachelab's private PostgreSQL 15 and Redis 7 on loopback ports. Reuses what is already
+# running.
 #
-#   scripts/backends.sh start|stop|status [all|pg|redis]
+#   scripts/backends.sh start|stop|status|destroy [all|pg|redis]
 #   scripts/backends.sh createdb NAME      (another database in the private PostgreSQL, e.g. for scale 100)
+#   scripts/backends.sh where              (prints the directory that holds the servers' data and logs)
+#
+# Where the data lives. As an ordinary user, the servers run as that user with their data in the state
+# directory (default .cachelab/ in the clone). As root, PostgreSQL refuses to run as root, so the servers run as
+# the unprivileged users Debian's packages create (postgres, redis) — and those users often cannot reach a clone
+# under /root or a `mktemp -d` directory (mode 0700). Rather than loosen the permissions of the user's own
+# directories, root keeps the servers' data in /var/lib/cachelab/<name>-<hash>/ (root-owned, mode 0755, with
+# one subdirectory per server owned by its user), keyed by the state directory's absolute path, so two clones
+# or the demo and the tests never share data. The state directory then holds only a `backends-dir` file naming
+# that place; `destroy` removes both.
 #
 # Environment: CACHELAB_STATE_DIR (.cachelab), PG_PORT (54320), REDIS_PORT (63790),
-#              REDIS_MAXMEMORY (64mb), REDIS_POLICY (allkeys-lru).
+#              REDIS_MAXMEMORY (64mb), REDIS_POLICY (allkeys-lru), CACHELAB_ROOT_DATA (/var/lib/cachelab).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,24 +28,56 @@ REDIS_PORT=${REDIS_PORT:-63790}
 REDIS_MAXMEMORY=${REDIS_MAXMEMORY:-64mb}
 REDIS_POLICY=${REDIS_POLICY:-allkeys-lru}
 PG_BIN=/usr/lib/postgresql/15/bin
-PGDATA=$STATE/pg
+IS_ROOT=0
+[[ $(id -u) -eq 0 ]] && IS_ROOT=1
+
+if ((IS_ROOT)); then
+  key="$(basename "$(dirname "$STATE")")-$(basename "$STATE" | tr -d .)-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)"
+  DATA=${CACHELAB_ROOT_DATA:-/var/lib/cachelab}/$key
+else
+  DATA=$STATE
+fi
+PGDATA=$DATA/pg
+PG_LOG=$DATA/pg.log
+REDIS_DIR=$DATA/redis
+REDIS_LOG=$REDIS_DIR/redis.log
 export PGDATA
 
 # Runs a command as `user` when we are root (PostgreSQL refuses to run as root), else as ourselves.
 as_user() {
   local user=$1; shift
-  if [[ $(id -u) -eq 0 ]]; then
-    runuser -u "$user" -- "$@"
+  # From / : the caller's working directory may be one the service user cannot enter.
+  if ((IS_ROOT)); then (cd / && runuser -u "$user" -- "$@"); else "$@"; fi
+}
+
+# Creates the data directory. As root: every directory on the way is root-owned and 0755 (the service users
+# need to pass through, nothing more), and the pointer file tells `where`, `destroy` and a curious user.
+make_data_dir() {
+  if ((IS_ROOT)); then
+    install -d -m 0755 -o root -g root "$(dirname "$DATA")" "$DATA"
+    printf '%s\n' "$DATA" >"$STATE/backends-dir"
   else
-    "$@"
+    mkdir -p "$DATA"
   fi
 }
 
-own() {
-  if [[ $(id -u) -eq 0 ]]; then chown -R "$1" "$2"; fi
+# A failed start, in one line: what went wrong (the server's own words) and what to do about it.
+#   fail_start NAME LOG PORT PORT_VARIABLE
+fail_start() {
+  local server=$1 log=$2 port=$3 port_var=$4 cause hint
+  # The most telling line: a port conflict or a permission problem, else the last fatal error.
+  cause=$({ grep -E 'already in use|Permission denied' "$log" || grep -E 'FATAL|ERROR|Could not' "$log"; } 2>/dev/null |
+    tail -n 1 | sed -E 's/^[0-9: .-]+(UTC|GMT|[A-Z]{3,4}) \[[0-9]+\] //; s/^[0-9]+:[A-Z] [^#*]+[#*] //')
+  hint="see $log"
+  case "$cause" in
+    *"already in use"*) hint="another server holds port $port: stop it, or pick another port with $port_var=" ;;
+    *"ermission denied"*) hint="the $server user cannot write $DATA: 'scripts/backends.sh destroy', then retry" ;;
+  esac
+  echo "$server: did not start on 127.0.0.1:$port: ${cause:-no reason in its log} — $hint" >&2
+  exit 1
 }
 
-pg_running() { as_user postgres "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
+pg_running() { [[ -f $PGDATA/PG_VERSION ]] && as_user postgres "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
 redis_running() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 
 start_pg() {
@@ -44,9 +85,17 @@ start_pg() {
     echo "postgresql: already running on 127.0.0.1:$PG_PORT"
     return
   fi
+  [[ -x $PG_BIN/initdb ]] || { echo "postgresql: $PG_BIN/initdb not found — run 'make deps' (postgresql-15)" >&2; exit 1; }
+  make_data_dir
   if [[ ! -f $PGDATA/PG_VERSION ]]; then
-    mkdir -p "$PGDATA"; own postgres "$PGDATA"; chmod 700 "$PGDATA"
-    as_user postgres "$PG_BIN/initdb" -D "$PGDATA" -U cachelab --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -rf "$PGDATA"
+    mkdir -m 0700 "$PGDATA"
+    ((IS_ROOT)) && chown postgres:postgres "$PGDATA"
+    local out
+    if ! out=$(as_user postgres "$PG_BIN/initdb" -D "$PGDATA" -U cachelab --auth=trust -E UTF8 --locale=C.UTF-8 2>&1); then
+      echo "postgresql: initdb failed: $(grep -m1 -E 'error|FATAL' <<<"$out" || tail -n 1 <<<"$out") — check that $DATA is writable by the postgres user" >&2
+      exit 1
+    fi
     # A private, throw-away database: durability settings off make seeding fast; reads are unaffected.
     cat >>"$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -58,11 +107,10 @@ max_connections = 200
 shared_buffers = 256MB
 CONF
   fi
-  touch "$STATE/pg.log"; own postgres "$STATE/pg.log"
-  if ! as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$STATE/pg.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null; then
-    echo "postgresql: did not start on 127.0.0.1:$PG_PORT; the end of $STATE/pg.log says:" >&2
-    tail -n 4 "$STATE/pg.log" >&2
-    exit 1
+  : >"$PG_LOG"
+  ((IS_ROOT)) && chown postgres:postgres "$PG_LOG"
+  if ! as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start >/dev/null 2>&1; then
+    fail_start postgresql "$PG_LOG" "$PG_PORT" PG_PORT
   fi
   if ! psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'cachelab'" | grep -q 1; then
@@ -76,13 +124,17 @@ start_redis() {
     echo "redis: already running on 127.0.0.1:$REDIS_PORT"
     return
   fi
-  mkdir -p "$STATE/redis"; own redis "$STATE/redis"
-  touch "$STATE/redis.log"; own redis "$STATE/redis.log"
+  command -v redis-server >/dev/null || { echo "redis: redis-server not found — run 'make deps' (redis-server)" >&2; exit 1; }
+  make_data_dir
+  mkdir -p "$REDIS_DIR"
+  : >"$REDIS_LOG"
+  ((IS_ROOT)) && chown -R redis:redis "$REDIS_DIR"
   as_user redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
-    --dir "$STATE/redis" --pidfile "$STATE/redis/redis.pid" --logfile "$STATE/redis.log" \
-    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no
+    --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_LOG" \
+    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no ||
+    fail_start redis "$REDIS_LOG" "$REDIS_PORT" REDIS_PORT
   for _ in $(seq 100); do redis_running && break; sleep 0.05; done
-  redis_running || { echo "redis: did not start; see $STATE/redis.log" >&2; exit 1; }
+  redis_running || fail_start redis "$REDIS_LOG" "$REDIS_PORT" REDIS_PORT
   echo "redis: running on 127.0.0.1:$REDIS_PORT (maxmemory $REDIS_MAXMEMORY, $REDIS_POLICY, no persistence)"
 }
 
@@ -108,6 +160,15 @@ case "$action" in
     [[ $which == all || $which == redis ]] && stop_redis
     [[ $which == all || $which == pg ]] && stop_pg
     ;;
+  destroy)
+    stop_redis >/dev/null
+    stop_pg >/dev/null
+    rm -rf "$DATA" "$STATE/backends-dir"
+    echo "backends: stopped; removed $DATA"
+    ;;
+  where)
+    echo "$DATA"
+    ;;
   createdb)
     start_pg >/dev/null
     if ! psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -tAc \
@@ -120,6 +181,6 @@ case "$action" in
     pg_running && echo "postgresql: running on 127.0.0.1:$PG_PORT" || echo "postgresql: stopped"
     redis_running && echo "redis: running on 127.0.0.1:$REDIS_PORT" || echo "redis: stopped"
     ;;
-  *) echo "usage: $0 start|stop|status [all|pg|redis] | createdb NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis] | createdb NAME | where" >&2; exit 2 ;;
 esac
 exit 0

@@ -27,29 +27,25 @@ case "${1:-}" in
   # What the container's runtime stage needs: the shared libraries the binary links (see `ldd cachelab`).
   --runtime-only)
     PACKAGES=(libpq5 libhiredis0.14 libspdlog1.10 libfmt9 libboost-json1.81.0 libboost-url1.81.0) ;;
+  # What `make image-test` needs: podman (rootful, runc), debootstrap for the base images, curl for the checks.
+  --image-test)
+    PACKAGES=(podman runc conmon containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs
+              debootstrap curl) ;;
   "") ;;
-  *) echo "usage: $0 [--build-only|--runtime-only]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--build-only|--runtime-only|--image-test]" >&2; exit 2 ;;
 esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js and npm (the dashboard's build, tests/deploy, tests/e2e): Debian's packages unless a node is
-# already on PATH.
+# Node.js and npm: Debian's packages unless a node and npm are already on PATH. Any Node from 18 (Debian 12's)
+# will do: it only runs `npm ci`, which installs the Node that package-lock.json pins (npm's node-linux-<cpu>), and
+# the build and the Node tests run on that one (CMakeLists.txt, scripts/node.sh).
 if [[ -z "${1:-}" ]] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
   missing+=(nodejs npm)
 fi
-# playwright-core (the browser tests) needs Node 20 or later; Debian 12's own nodejs is 18.
-check_node() {
-  [[ -z "${1:-}" ]] && command -v node >/dev/null || return 0
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]')
-  ((major >= 20)) || echo "install-deps: warning: node $(node --version) is older than 20: the dashboard builds, but" \
-    "its browser tests (playwright-core) need Node 20 or later" >&2
-}
 if ((${#missing[@]} == 0)); then
-  check_node "${1:-}"
   exit 0
 fi
 
@@ -63,4 +59,3 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # Debian's postgresql and redis packages try to start system-wide services; cachelab never uses them.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-check_node "${1:-}"

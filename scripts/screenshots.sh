@@ -7,4 +7,4 @@ export CACHELAB_STATE_DIR=$ROOT/build/screenshots-state PG_PORT=54340 REDIS_PORT
 export CACHELAB_BIN=$ROOT/build/release/src/cachelab
 trap 'bash "$ROOT/scripts/backends.sh" stop >/dev/null' EXIT
 bash "$ROOT/scripts/backends.sh" start >/dev/null
-node "$ROOT/tests/e2e/screenshots.mjs" "$ROOT/docs/screenshots"
+"$ROOT/scripts/node.sh" "$ROOT/tests/e2e/screenshots.mjs" "$ROOT/docs/screenshots"

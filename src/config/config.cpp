@@ -137,7 +137,10 @@ void add_options(CLI::App& app, ExplainConfig& c) {
 void add_options(CLI::App& app, HealthcheckConfig& c) {
   app.add_option("--port", c.port, "Port of the local server")->envname("PORT")->capture_default_str();
   app.add_option("--path", c.path, "Path to GET")->capture_default_str();
-  app.add_option("--timeout-seconds", c.timeout_seconds, "Give up after this long")->capture_default_str();
+  app.add_option("--timeout-seconds", c.timeout_seconds,
+                 "Give up after this long in all (connect, send, answer)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
 }
 
 std::string validate(const ServeConfig& c) {
