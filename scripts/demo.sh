@@ -9,6 +9,9 @@ BIN=$ROOT/build/release/src/cachelab
 bash "$ROOT/scripts/backends.sh" start
 export DATABASE_URL=${DATABASE_URL:-postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
+# The seeds' own frontends run on :3000 and call the API from the browser: let their pages read the answers.
+# Not '*': without ADMIN_TOKEN, writes are accepted from loopback, and any site open in the browser is loopback.
+export CORS_ALLOW_ORIGINS=${CORS_ALLOW_ORIGINS-http://localhost:3000,http://127.0.0.1:3000}
 "$BIN" seed --scale "$SCALE"
 
 cat <<MSG
@@ -18,6 +21,7 @@ cat <<MSG
     API index     http://127.0.0.1:$PORT/api
     a product     http://127.0.0.1:$PORT/products/1   (run it twice: MISS, then HIT)
     cache stats   http://127.0.0.1:$PORT/cache/stats
+  CORS: pages from ${CORS_ALLOW_ORIGINS:-no other origin} may call the API (CORS_ALLOW_ORIGINS= to change)
   Ctrl-C stops the server; 'make stop' stops PostgreSQL and Redis.
 
 MSG

@@ -23,6 +23,7 @@ Response error_response(http::status status, std::string_view code, std::string_
       .field("code", code)
       .field("message", message)
       .end_object()
+      .field("detail", message)  // the same words where FastAPI clients (both seeds' pages) look for them
       .end_object();
   return json_response(status, std::move(body));
 }

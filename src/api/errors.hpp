@@ -19,7 +19,8 @@ using Response = http::response<http::string_body>;
 // A JSON response with the given status and body.
 Response json_response(http::status status, std::string body);
 
-// {"error": {"code": code, "message": message}} with `status`.
+// {"error": {"code": code, "message": message}, "detail": message} with `status`: `detail` repeats the
+// message at the top level, where clients written for FastAPI (the seeds' pages) read it.
 Response error_response(http::status status, std::string_view code, std::string_view message);
 
 // A parameter or body that failed validation: 400 with the ParamError's code and message.

@@ -414,7 +414,10 @@ awaitable<Response> clear_cache(service::CatalogService& svc, RequestContext& ct
   }
   auto cleared = co_await svc.clear_cache();
   if (!cleared) co_return error_response(cleared.error(), "cache");
-  co_return json_response(http::status::ok, fmt::format("{{\"cleared_keys\":{}}}", *cleared));
+  // `message` is what the seeds' pages show after a flush.
+  co_return json_response(http::status::ok,
+                          fmt::format(R"({{"cleared_keys":{},"message":"cleared {} key{}"}})", *cleared,
+                                      *cleared, *cleared == 1 ? "" : "s"));
 }
 
 awaitable<Response> health(RequestContext&) {
@@ -425,7 +428,8 @@ awaitable<Response> ready(std::shared_ptr<service::CatalogService> svc, RequestC
                           const ApiOptions& options) {
   if (options.draining && options.draining->load()) {
     co_return json_response(http::status::service_unavailable,
-                            R"({"status":"draining","error":{"code":"draining","message":"shutting down"}})");
+                            R"({"status":"draining","error":{"code":"draining","message":"shutting down"},)"
+                            R"("detail":"shutting down"})");
   }
   auto r = co_await svc->readiness();
   std::string body;
@@ -439,7 +443,8 @@ awaitable<Response> ready(std::shared_ptr<service::CatalogService> svc, RequestC
         .begin_object()
         .field("code", "database_unavailable")
         .field("message", "PostgreSQL is not answering")
-        .end_object();
+        .end_object()
+        .field("detail", "PostgreSQL is not answering");
   }
   w.end_object();
   co_return json_response(r.database ? http::status::ok : http::status::service_unavailable, std::move(body));
@@ -497,6 +502,7 @@ Response render_answer(const service::Answer& a, double fetch_time_ms, std::stri
 
 void add_routes(Router& router, std::shared_ptr<service::CatalogService> svc, const ApiOptions& options) {
   using http::verb;
+  router.set_cors(options.cors);
   auto with = [svc](auto fn) { return [svc, fn](RequestContext& ctx) { return fn(*svc, ctx); }; };
   auto clear = [svc, options](RequestContext& ctx) { return clear_cache(*svc, ctx, options); };
   router.add(verb::get, "/api", "This list of endpoints (the dashboard is at /)",

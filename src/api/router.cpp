@@ -36,6 +36,12 @@ bool match_pattern(std::string_view pattern, const std::vector<std::string>& seg
 }
 
 boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller caller) const {
+  auto res = co_await route(request, caller);
+  cors_.decorate(res, request[http::field::origin]);
+  co_return res;
+}
+
+boost::asio::awaitable<Response> Router::route(const Request& request, const Caller& caller) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
     co_return error_response(http::status::bad_request, "invalid_target",
@@ -53,7 +59,17 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller
     if (!allow.empty()) allow += ", ";
     allow += std::string(http::to_string(route.method));
   }
+  if (!allow.empty() && request.method() == http::verb::options) {
+    // What this path accepts; for a browser's CORS preflight, also whether its page may send it (api/cors).
+    Response res{http::status::no_content, request.version()};
+    res.set(http::field::allow, allow + ", OPTIONS");
+    if (!request[http::field::access_control_request_method].empty()) {
+      cors_.preflight(res, request[http::field::origin], allow);
+    }
+    co_return res;
+  }
   if (!allow.empty()) {
+    allow += ", OPTIONS";
     auto res = error_response(
         http::status::method_not_allowed, "method_not_allowed",
         "this path does not accept " + std::string(request.method_string()) + "; allowed: " + allow);

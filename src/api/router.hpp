@@ -1,9 +1,12 @@
 // api/router: the endpoint table (method + path pattern → handler) and dispatch.
 // Owns routing only: telling 404 (no such path) from 405 (path exists, method does not, with Allow), and
-// a malformed target from both (400). Never parses parameters or talks to the service.
+// a malformed target from both (400); answering OPTIONS for every path from the table (204 with Allow, and
+// the CORS preflight when the origin may ask); adding the CORS headers to every answer (api/cors).
+// Never parses parameters or talks to the service.
 // `{name}` in a pattern matches one non-empty path segment and is handed to the handler by name.
 #pragma once
 
+#include "api/cors.hpp"
 #include "api/errors.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -47,9 +50,13 @@ class Router {
   boost::asio::awaitable<Response> dispatch(const Request& request,
                                             Caller caller = {"127.0.0.1", true}) const;
   const std::vector<Route>& routes() const { return routes_; }
+  void set_cors(CorsPolicy cors) { cors_ = std::move(cors); }
+  const CorsPolicy& cors() const { return cors_; }
 
  private:
+  boost::asio::awaitable<Response> route(const Request& request, const Caller& caller) const;
   std::vector<Route> routes_;
+  CorsPolicy cors_;
 };
 
 // Splits "/a/b/c" into {"a","b","c"}; true when `pattern` matches `segments`, filling `params`.

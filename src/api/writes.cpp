@@ -219,6 +219,13 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 std::optional<Response> deny_unless_admin(const RequestContext& ctx, const ApiOptions& options) {
+  const auto origin = ctx.request[http::field::origin];
+  if (!origin.empty() && !same_origin(origin, ctx.request[http::field::host]) &&
+      !options.cors.allowed(origin)) {
+    return error_response(http::status::forbidden, "forbidden_origin",
+                          fmt::format("pages from {} may not change state here (see --cors-allow-origins)",
+                                      std::string_view(origin)));
+  }
   if (!options.admin_token.empty()) {
     const auto given = ctx.request[http::field::authorization];
     if (constant_time_equal(given, "Bearer " + options.admin_token)) return std::nullopt;

@@ -12,6 +12,7 @@
 #include "web/dashboard.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -71,6 +72,10 @@ int run_serve(const config::ServeConfig& c) {
     fmt::print(stderr, "{}\n", problem);
     return 2;
   }
+  if (auto problem = api::CorsPolicy::problem_with(c.cors_allow_origins); !problem.empty()) {
+    fmt::print(stderr, "--cors-allow-origins / CORS_ALLOW_ORIGINS: {}\n", problem);
+    return 2;
+  }
   auto endpoint = cache::parse_redis_url(c.redis_url);
   if (!endpoint) {
     fmt::print(stderr, "--redis-url / REDIS_URL: {}\n", endpoint.error().message);
@@ -113,6 +118,9 @@ int run_serve(const config::ServeConfig& c) {
     spdlog::info(
         "event=admin_token note=\"writes, flushes and demos need Authorization: Bearer <ADMIN_TOKEN>\"");
   }
+  if (!c.cors_allow_origins.empty()) {
+    spdlog::info("event=cors allow_origins=\"{}\"", fmt::join(c.cors_allow_origins, ","));
+  }
   if (c.db_delay_ms > 0)
     spdlog::warn("event=simulated_db_delay ms={} note=\"added to every database read\"", c.db_delay_ms);
   std::vector<Worker> workers(threads);
@@ -128,7 +136,10 @@ int run_serve(const config::ServeConfig& c) {
     auto svc = std::make_shared<service::CatalogService>(ex, cache::make_redis_store(w.redis), catalog,
                                                          counters, policy);
     w.router = std::make_shared<api::Router>();
-    api::add_routes(*w.router, svc, api::ApiOptions{c.admin_token, draining});
+    api::add_routes(*w.router, svc,
+                    api::ApiOptions{.admin_token = c.admin_token,
+                                    .draining = draining,
+                                    .cors = api::CorsPolicy(c.cors_allow_origins)});
     contexts.push_back(w.context.get());
     handlers.push_back([router = w.router](http::Request& req, const http::Peer& peer) {
       return router->dispatch(req, api::Caller{peer.address, peer.loopback});

@@ -83,6 +83,11 @@ void add_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--admin-token", c.admin_token,
                  "Bearer token for writes, flushes and demos; unset: accepted from loopback clients only")
       ->envname("ADMIN_TOKEN");
+  app.add_option("--cors-allow-origins", c.cors_allow_origins,
+                 "Origins whose pages may call the API from a browser (CORS): a comma-separated list of "
+                 "scheme://host[:port], or '*' for any; unset: none (same-origin only)")
+      ->envname("CORS_ALLOW_ORIGINS")
+      ->delimiter(',');
   app.add_option("--db-pool-size", c.db_pool_size, "PostgreSQL connections per process")
       ->envname("DB_POOL_SIZE")
       ->check(CLI::Range(1, 256))

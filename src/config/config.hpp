@@ -31,7 +31,9 @@ struct ServeConfig {
   double ttl_jitter = 0.10;                 // TTLs spread by ±this fraction
   std::string write_policy = "invalidate";  // invalidate | write-through
   std::string admin_token;                  // empty: state-changing endpoints accept loopback clients only
-  int swr_seconds = 0;                      // stale-while-revalidate window; 0 = off
+  std::vector<std::string>
+      cors_allow_origins;  // origins whose pages may read answers; {"*"}: any; empty: none
+  int swr_seconds = 0;     // stale-while-revalidate window; 0 = off
   std::vector<std::string> swr_endpoints = {"categories", "search", "top-products"};
   int db_pool_size = 4;        // connections per process, shared out across I/O threads
   int db_timeout_ms = 5000;    // deadline for one database query, including the wait for a pooled connection

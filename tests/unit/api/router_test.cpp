@@ -45,7 +45,7 @@ TEST(Router, Tells404From405AndListsAllowedMethods) {
   EXPECT_EQ(boost::json::parse(not_found.body()).at("error").at("code"), "not_found");
   auto wrong = run(r, http::verb::put, "/items/1");
   EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
-  EXPECT_EQ(wrong[http::field::allow], "GET, DELETE");
+  EXPECT_EQ(wrong[http::field::allow], "GET, DELETE, OPTIONS");
   EXPECT_EQ(run(r, http::verb::get, "/items/1/2").result(), http::status::not_found);
   EXPECT_EQ(run(r, http::verb::get, "/items/").result(), http::status::not_found);  // empty segment
 }
