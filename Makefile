@@ -23,7 +23,7 @@ deps:
 # npm packages, exactly as package-lock.json pins them: esbuild and Chart.js for the dashboard the build
 # compiles in, playwright-core and the schema validators for the tests.
 node_modules/.package-lock.json: package-lock.json
-	@bash scripts/npm-ci.sh
+	npm ci --no-audit --no-fund --loglevel=error
 
 node-deps: deps node_modules/.package-lock.json
 
