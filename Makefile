@@ -55,7 +55,7 @@ stop:
 	@bash scripts/backends.sh stop
 
 format:
-	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.[ch]pp' 'tests/*.[ch]pp' | xargs ls -d 2>/dev/null)
 
 # The backends' data may live outside the clone (as root: /var/lib/cachelab/, see scripts/backends.sh): destroy
 # every pair (the demo's, the tests', the screenshots') before the build directory that names two of them goes.

@@ -36,9 +36,9 @@ class CorsPolicy {
   // Access-Control-Allow-Origin's value for a request from `origin` ("*" or the origin), or nothing.
   std::optional<std::string> allowed(std::string_view origin) const;
 
-  // Adds Access-Control-Allow-Origin and -Expose-Headers to an answer for `origin` when it may read it, and
-  // Vary: Origin whenever the answer depends on the origin (an origin list), so shared caches keep them
-  // apart.
+  // Adds Access-Control-Allow-Origin and -Expose-Headers to an answer for `origin` when it may read it,
+  // and Vary: Origin whenever the answer depends on the origin (with a list of origins), so that shared
+  // caches keep the variants apart.
   template <class Body>
   void decorate(http::response<Body>& res, std::string_view origin) const {
     if (!enabled()) return;

@@ -23,19 +23,17 @@ Response error_response(http::status status, std::string_view code, std::string_
       .field("code", code)
       .field("message", message)
       .end_object()
-      .field("detail", message)  // the same words where FastAPI clients (both seeds' pages) look for them
+      .field("detail", message)
       .end_object();
   return json_response(status, std::move(body));
 }
 
-Response error_response(const ParamError& e) {
-  return error_response(http::status::bad_request, e.code, e.message);
-}
-
-Response error_response(const Error& e, std::string_view backend) {
+Response error_response(const Error& e) {
+  const std::string_view backend = e.backend == Backend::cache ? "cache" : "database";
   switch (e.kind) {
     case ErrorKind::invalid_argument:
-      return error_response(http::status::bad_request, "invalid_argument", e.message);
+      return error_response(http::status::bad_request, e.code.empty() ? "invalid_argument" : e.code,
+                            e.message);
     case ErrorKind::not_found:
       return error_response(http::status::not_found, "not_found", e.message);
     case ErrorKind::unavailable:

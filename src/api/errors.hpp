@@ -1,9 +1,8 @@
-// api/errors: the one place where failures become HTTP statuses and {"error": {"code", "message"}} bodies.
-// Owns the error vocabulary clients see. Never shows internals: a 500 says "internal error", and the
-// detail goes to the log only.
+// api/errors: the one place where failures become HTTP statuses and error bodies.
+// Owns the error shape clients see: {"error": {"code", "message"}, "detail": message}. Never shows internals:
+// a 500 says "internal error", and the detail goes to the log only.
 #pragma once
 
-#include "api/params.hpp"
 #include "core/error.hpp"
 
 #include <boost/beast/http.hpp>
@@ -23,10 +22,8 @@ Response json_response(http::status status, std::string body);
 // message at the top level, where clients written for FastAPI (the seeds' pages) read it.
 Response error_response(http::status status, std::string_view code, std::string_view message);
 
-// A parameter or body that failed validation: 400 with the ParamError's code and message.
-Response error_response(const ParamError& e);
-
-// Maps a service failure. `backend` names what failed for unavailable/timeout ("database" or "cache").
-Response error_response(const Error& e, std::string_view backend = "database");
+// Maps any failure: bad input → 400 with its code; not found → 404; a backend unavailable or too slow → 503
+// `database_unavailable`, `cache_timeout`, … (the backend named by the error itself); anything else → 500.
+Response error_response(const Error& e);
 
 }  // namespace cachelab::api

@@ -1,24 +1,53 @@
-// api/handlers: every endpoint of cachelab, registered into the Router in one table (handlers.cpp).
-// Owns request parsing (via params), calling service/, and rendering answers with their cache headers.
-// Never caches, queries or retries by itself; failures are mapped by api/errors.
+// api/handlers: the handler of every endpoint, grouped by the file that holds it. Internal to api/: the
+// endpoint table (api/routes.cpp) is the only caller. Each handler parses its parameters (api/params), calls
+// one service, and renders the result; failures go through api/errors. None checks access: the table does.
 #pragma once
 
-#include "api/router.hpp"
-#include "api/writes.hpp"
-#include "service/catalog_service.hpp"
+#include "api/api.hpp"
 
-#include <memory>
+#include <boost/asio/awaitable.hpp>
 
 namespace cachelab::api {
 
-// Registers every endpoint on `router`, served by `service`.
-void add_routes(Router& router, std::shared_ptr<service::CatalogService> service,
-                const ApiOptions& options = {});
+// What every handler gets besides the request.
+struct Api {
+  Services services;
+  ApiOptions options;
+};
 
-// Renders a read's answer: the stored JSON object with source, fetch_time_ms (and ttl_remaining_s on a hit)
-// spliced in before its closing brace, plus X-Cache, Cache-Status and Server-Timing.
-// A not-found answer (possibly a cached "not found") becomes a 404 carrying the same cache headers.
-Response render_answer(const service::Answer& answer, double fetch_time_ms,
-                       std::string_view not_found_message = "not found");
+using HandlerFn = boost::asio::awaitable<Response> (*)(const Api&, RequestContext&);
+
+// api/products.cpp — /products and /products/{id}: reads through the cache, and writes.
+boost::asio::awaitable<Response> get_product(const Api&, RequestContext&);
+boost::asio::awaitable<Response> list_products(const Api&, RequestContext&);
+boost::asio::awaitable<Response> create_product(const Api&, RequestContext&);
+boost::asio::awaitable<Response> put_product(const Api&, RequestContext&);
+boost::asio::awaitable<Response> patch_product(const Api&, RequestContext&);
+boost::asio::awaitable<Response> delete_product(const Api&, RequestContext&);
+
+// api/catalog.cpp — the catalog analytics: categories, search, top products, and database vs cache compared.
+boost::asio::awaitable<Response> categories(const Api&, RequestContext&);
+boost::asio::awaitable<Response> search(const Api&, RequestContext&);
+boost::asio::awaitable<Response> top_products(const Api&, RequestContext&);
+boost::asio::awaitable<Response> compare(const Api&, RequestContext&);
+
+// api/admin.cpp — the cache and the database looked at and managed: stats, the key browser, the query
+// inspector and the flush.
+boost::asio::awaitable<Response> api_stats(const Api&, RequestContext&);
+boost::asio::awaitable<Response> cache_stats(const Api&, RequestContext&);
+boost::asio::awaitable<Response> browse_keys(const Api&, RequestContext&);
+boost::asio::awaitable<Response> read_key(const Api&, RequestContext&);
+boost::asio::awaitable<Response> delete_key(const Api&, RequestContext&);
+boost::asio::awaitable<Response> explain(const Api&, RequestContext&);
+boost::asio::awaitable<Response> clear_cache(const Api&, RequestContext&);
+
+// api/demos.cpp — the policy demonstrated inside the server: a stampede, and a read after a write.
+boost::asio::awaitable<Response> demo_stampede(const Api&, RequestContext&);
+boost::asio::awaitable<Response> demo_stale_read(const Api&, RequestContext&);
+
+// api/health.cpp — liveness, readiness and the endpoint list.
+boost::asio::awaitable<Response> health(const Api&, RequestContext&);
+boost::asio::awaitable<Response> ready(const Api&, RequestContext&);
+boost::asio::awaitable<Response> index(const Api&, RequestContext&);
 
 }  // namespace cachelab::api

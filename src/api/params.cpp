@@ -24,23 +24,23 @@ std::optional<std::string> query_param(boost::urls::url_view url, std::string_vi
   return std::string((*it).value);
 }
 
-Parsed<std::int64_t> parse_id(std::string_view text) {
+Result<std::int64_t> parse_id(std::string_view text) {
   const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
   auto v = digits ? to_int(text) : std::nullopt;
   if (!v || *v < 1) {
-    return ParamError{"invalid_id", fmt::format("id must be an integer from 1 to {}", max_id)};
+    return invalid("invalid_id", fmt::format("id must be an integer from 1 to {}", max_id));
   }
   return *v;
 }
 
-Parsed<std::int64_t> int_param(boost::urls::url_view url, std::string_view name, std::int64_t fallback,
+Result<std::int64_t> int_param(boost::urls::url_view url, std::string_view name, std::int64_t fallback,
                                std::int64_t min, std::int64_t max) {
   auto raw = query_param(url, name);
   if (!raw) return fallback;
   auto v = to_int(*raw);
   if (!v || *v < min || *v > max) {
-    return ParamError{fmt::format("invalid_{}", name),
-                      fmt::format("{} must be an integer from {} to {}", name, min, max)};
+    return invalid(fmt::format("invalid_{}", name),
+                   fmt::format("{} must be an integer from {} to {}", name, min, max));
   }
   return *v;
 }
@@ -76,9 +76,9 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-Parsed<std::string> search_query(boost::urls::url_view url) {
+Result<std::string> search_query(boost::urls::url_view url) {
   auto raw = query_param(url, "q");
-  const auto bad = [](std::string why) { return ParamError{"invalid_q", std::move(why)}; };
+  const auto bad = [](std::string why) { return invalid("invalid_q", std::move(why)); };
   if (!raw) return bad("q is required: the text to search for (1 to 100 characters)");
   if (!valid_utf8(*raw)) return bad("q must be valid UTF-8");
   std::string out;
@@ -102,11 +102,11 @@ Parsed<std::string> search_query(boost::urls::url_view url) {
   return out;
 }
 
-Parsed<bool> bypass_param(boost::urls::url_view url) {
+Result<service::CacheMode> cache_mode(boost::urls::url_view url) {
   auto raw = query_param(url, "cache");
-  if (!raw) return false;
-  if (*raw == "bypass") return true;
-  return ParamError{"invalid_cache", "cache must be 'bypass' when given"};
+  if (!raw) return service::CacheMode::use;
+  if (*raw == "bypass") return service::CacheMode::bypass;
+  return invalid("invalid_cache", "cache must be 'bypass' when given");
 }
 
 }  // namespace cachelab::api

@@ -8,8 +8,8 @@
 namespace cachelab::api {
 namespace {
 
-ParamError bad(std::string code, std::string message) {
-  return ParamError{std::move(code), std::move(message)};
+Error bad(std::string code, std::string message) {
+  return invalid(std::move(code), std::move(message));
 }
 
 std::size_t code_points(std::string_view s) {
@@ -20,7 +20,7 @@ std::size_t code_points(std::string_view s) {
 
 // A text field: a JSON string of at most `max` characters, without NUL (PostgreSQL text cannot hold it) and,
 // unless `multiline`, without any control character.
-Parsed<std::string> text_field(const boost::json::value& v, std::string_view field, std::size_t min,
+Result<std::string> text_field(const boost::json::value& v, std::string_view field, std::size_t min,
                                std::size_t max, bool multiline) {
   if (!v.is_string()) return bad("invalid_" + std::string(field), fmt::format("{} must be a string", field));
   std::string s(v.as_string());
@@ -39,7 +39,7 @@ Parsed<std::string> text_field(const boost::json::value& v, std::string_view fie
   return s;
 }
 
-Parsed<std::string> price_field(const boost::json::value& v) {
+Result<std::string> price_field(const boost::json::value& v) {
   if (!v.is_number()) return bad("invalid_price", "price must be a number");
   const double x = v.to_number<double>();
   if (!std::isfinite(x) || x < 0 || x > max_price) {
@@ -54,7 +54,7 @@ Parsed<std::string> price_field(const boost::json::value& v) {
 
 }  // namespace
 
-Parsed<model::ProductPatch> parse_product_body(std::string_view body, BodyKind kind) {
+Result<model::ProductPatch> parse_product_body(std::string_view body, BodyKind kind) {
   if (body.empty()) return bad("invalid_body", "a JSON object is required");
   boost::system::error_code ec;
   boost::json::parse_options opt;
@@ -67,20 +67,20 @@ Parsed<model::ProductPatch> parse_product_body(std::string_view body, BodyKind k
   for (const auto& [key, value] : doc.as_object()) {
     if (key == "name") {
       auto r = text_field(value, "name", 1, max_name_chars, false);
-      if (auto e = error_of(r)) return *e;
-      patch.name = std::get<std::string>(r);
+      if (!r) return r.error();
+      patch.name = std::move(*r);
     } else if (key == "description") {
       auto r = text_field(value, "description", 0, max_description_chars, true);
-      if (auto e = error_of(r)) return *e;
-      patch.description = std::get<std::string>(r);
+      if (!r) return r.error();
+      patch.description = std::move(*r);
     } else if (key == "price") {
       auto r = price_field(value);
-      if (auto e = error_of(r)) return *e;
-      patch.price = std::get<std::string>(r);
+      if (!r) return r.error();
+      patch.price = std::move(*r);
     } else if (key == "category") {
       auto r = text_field(value, "category", 1, max_category_chars, false);
-      if (auto e = error_of(r)) return *e;
-      patch.category = std::get<std::string>(r);
+      if (!r) return r.error();
+      patch.category = std::move(*r);
     } else {
       return bad("unknown_field",
                  fmt::format("unknown field '{}': allowed are name, description, price, category",

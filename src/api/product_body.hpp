@@ -1,9 +1,10 @@
 // api/product_body: validation of the JSON bodies of product writes (POST, PUT, PATCH /products).
 // Owns the rules clients see: which fields exist, their types, lengths and ranges. Pure; never does I/O.
-// Fails with a ParamError naming the field; the handler turns it into a 400 and nothing reaches PostgreSQL.
+// Fails with an invalid_argument Error naming the field ("invalid_price"); the handler answers 400 and
+// nothing reaches PostgreSQL.
 #pragma once
 
-#include "api/params.hpp"
+#include "core/error.hpp"
 #include "model/product.hpp"
 
 #include <string_view>
@@ -21,6 +22,6 @@ enum class BodyKind {
 };
 
 // Parses and validates; the price comes back as numeric text with two decimals ("19.90").
-Parsed<model::ProductPatch> parse_product_body(std::string_view body, BodyKind kind);
+Result<model::ProductPatch> parse_product_body(std::string_view body, BodyKind kind);
 
 }  // namespace cachelab::api

@@ -1,16 +1,19 @@
 #include "app/commands.hpp"
 
-#include "api/handlers.hpp"
+#include "api/api.hpp"
 #include "core/log.hpp"
-#include "db/catalog.hpp"
 #include "db/migrate.hpp"
+#include "db/postgres.hpp"
 #include "db/seed.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <cstdio>
+#include <optional>
 
 namespace cachelab::app {
 namespace {
@@ -35,23 +38,38 @@ int run_migrate(const config::MigrateConfig& c) {
 }
 
 int run_routes() {
-  api::Router router;
-  api::add_routes(router, nullptr);  // handlers are never called here, so no service is needed
-  for (const auto& r : router.routes()) {
-    fmt::print("{} {}\t{}\n", std::string_view(boost::beast::http::to_string(r.method)), r.pattern,
-               r.summary);
+  for (const auto& e : api::endpoints()) {
+    fmt::print("{} {}\t{}\n", std::string_view(boost::beast::http::to_string(e.method)), e.path, e.summary);
   }
   return 0;
 }
 
+// The same code as GET /api/explain (db::Inspector over a one-connection pool), on an event loop of its own.
 int run_explain(const config::ExplainConfig& c) {
   if (!init_logging(c.log_level)) return 2;
-  auto plan = db::explain(c.database_url, c.endpoint);
-  if (!plan) {
-    spdlog::error("event=explain_failed detail=\"{}\"", plan.error().message);
+  std::optional<Result<std::vector<model::QueryPlan>>> plans;
+  {
+    boost::asio::io_context ctx;
+    auto pg = db::make_postgres(ctx.get_executor(), {.conninfo = c.database_url, .pool_size = 1});
+    boost::asio::co_spawn(ctx, pg.inspector->explain(c.endpoint), [&plans](std::exception_ptr e, auto r) {
+      if (!e) plans = std::move(r);
+    });
+    ctx.run();
+  }
+  if (!plans || !*plans) {
+    spdlog::error("event=explain_failed detail=\"{}\"",
+                  plans ? plans->error().message : "unexpected failure");
     return 1;
   }
-  fmt::print("{}", *plan);
+  for (const auto& p : **plans) {
+    fmt::print("-- {}:{}\n", c.endpoint, p.sql);
+    if (!p.params.empty()) {
+      fmt::print("-- parameters:");
+      for (std::size_t i = 0; i < p.params.size(); ++i) fmt::print(" ${}='{}'", i + 1, p.params[i]);
+      fmt::print("\n");
+    }
+    fmt::print("{}\n", p.plan);
+  }
   return 0;
 }
 

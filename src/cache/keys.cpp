@@ -33,6 +33,10 @@ std::string top_products(int limit, int min_reviews) {
   return fmt::format("{}g{{gen}}:top-products:limit={}:min_reviews={}", prefix, limit, min_reviews);
 }
 
+std::string derived_pattern(std::int64_t generation) {
+  return fmt::format("{}g{}:*", prefix, generation);
+}
+
 std::string namespace_pattern() {
   return fmt::format("{}*", prefix);
 }

@@ -16,10 +16,9 @@ inline constexpr std::string_view generation_placeholder = "{gen}";
 
 // Two kinds of keys:
 //  - a product's own key, deleted explicitly when that product is written;
-//  - derived keys (pages, categories, searches, top products), which any write may change. Their names carry
-//  the
-//    catalog generation, "g{gen}": a write bumps the generation, and every derived key is retired at once,
-//    with no SCAN on the write path. Old generations expire by TTL (or are evicted first by LRU).
+//  - derived keys (pages, categories, searches, top products), which any write may change. Their names
+//    carry the catalog generation, "g{gen}": a write bumps the generation, and every derived key is retired
+//    at once, with no SCAN on the write path. Old generations expire by TTL (or are evicted first by LRU).
 
 // cachelab:meta:v1:generation — the catalog generation (an integer; absent means 0). Deliberately outside the
 // `cachelab:v1:*` namespace: a flush must never reset it, or a load that started before the flush could find
@@ -31,11 +30,13 @@ std::string product(std::int64_t id);
 std::string products_page(int limit, std::int64_t offset);
 // cachelab:v1:g{gen}:categories
 std::string categories();
-// cachelab:v1:g{gen}:search:limit={limit}:offset={offset}:q={normalised query} (the query last: it may hold
-// ':')
+// cachelab:v1:g{gen}:search:limit={limit}:offset={offset}:q={normalised query}
+// (the query comes last because it may hold ':')
 std::string search(std::string_view normalised_query, int limit, std::int64_t offset);
 // cachelab:v1:g{gen}:top-products:limit={limit}:min_reviews={n}
 std::string top_products(int limit, int min_reviews);
+// cachelab:v1:g{generation}:* — every derived key of one generation (what a write retires).
+std::string derived_pattern(std::int64_t generation);
 // cachelab:v1:lease:{resolved key without the prefix} — who is loading that key right now.
 std::string lease(std::string_view resolved_key);
 // The SCAN MATCH pattern that covers every key of ours: cachelab:v1:*

@@ -50,6 +50,12 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url) {
   return e;
 }
 
+Error unexpected_reply(const RedisReply& r) {
+  return make_error(ErrorKind::internal,
+                    r.type == RedisReply::Type::error ? "Redis error: " + r.str : "unexpected Redis reply",
+                    Backend::cache);
+}
+
 namespace {
 
 RedisReply convert(const redisReply* r) {
@@ -138,10 +144,11 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
     boost::system::error_code ec;
     co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (!connected_ || stopped_) co_return make_error(ErrorKind::unavailable, "Redis is not connected");
+  if (!connected_ || stopped_)
+    co_return make_error(ErrorKind::unavailable, "Redis is not connected", Backend::cache);
   if (pending_.size() >= options_.max_pending)
-    co_return make_error(ErrorKind::unavailable, "Redis backlog full");
-  if (!admit()) co_return make_error(ErrorKind::unavailable, "Redis circuit breaker is open");
+    co_return make_error(ErrorKind::unavailable, "Redis backlog full", Backend::cache);
+  if (!admit()) co_return make_error(ErrorKind::unavailable, "Redis circuit breaker is open", Backend::cache);
 
   for (const auto& cmd : commands) {
     std::vector<const char*> argv;
@@ -154,7 +161,7 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
     }
     char* out = nullptr;
     int n = redisFormatCommandArgv(&out, static_cast<int>(argv.size()), argv.data(), argl.data());
-    if (n < 0) co_return make_error(ErrorKind::internal, "could not format a Redis command");
+    if (n < 0) co_return make_error(ErrorKind::internal, "could not format a Redis command", Backend::cache);
     write_buf_.append(out, static_cast<std::size_t>(n));
     redisFreeCommand(out);
   }
@@ -175,7 +182,8 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
     p->abandoned = true;
     record(false);
     co_return make_error(ErrorKind::timeout,
-                         fmt::format("Redis did not answer within {} ms", options_.timeout.count()));
+                         fmt::format("Redis did not answer within {} ms", options_.timeout.count()),
+                         Backend::cache);
   }
   record(!p->error.has_value());
   if (p->error) co_return *p->error;
@@ -249,7 +257,7 @@ void RedisConnection::drop_connection(const std::string& why) {
   redisReaderFree(reader_);
   reader_ = redisReaderCreate();
   for (auto& p : pending_) {
-    p->error = make_error(ErrorKind::unavailable, "Redis connection lost: " + why);
+    p->error = make_error(ErrorKind::unavailable, "Redis connection lost: " + why, Backend::cache);
     p->done = true;
     if (!p->abandoned) p->timer.cancel();
   }

@@ -49,6 +49,9 @@ struct RedisEndpoint {
 // redis://[:password@]host[:port][/db]
 Result<RedisEndpoint> parse_redis_url(std::string_view url);
 
+// A reply of a type the caller did not expect (an error reply among them) as an `internal` cache error.
+Error unexpected_reply(const RedisReply& r);
+
 using RedisCommand = std::vector<std::string_view>;
 
 class RedisConnection : public std::enable_shared_from_this<RedisConnection> {

@@ -31,8 +31,7 @@ class JsonWriter {
   JsonWriter& value(bool b);
   // A fixed-point number with `decimals` digits after the point (e.g. 0.214); NaN and infinities become null.
   JsonWriter& number(double d, int decimals);
-  // Text that is already a valid JSON number or document (e.g. "19.99" from a numeric column, or a cached
-  // body).
+  // Text that is already a valid JSON number or document: "19.99" from a numeric column, a cached body.
   JsonWriter& raw(std::string_view json);
   JsonWriter& null();
 

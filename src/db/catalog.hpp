@@ -1,19 +1,17 @@
-// db/catalog: the narrow interface service/ uses to read the catalog, and the PostgreSQL implementation's
-// factory. Owns every SQL statement of the request path (in catalog_db.cpp). Never caches anything.
-// Fails with `unavailable`/`timeout` when PostgreSQL is down or slow; "no such row" is an empty optional.
+// db/catalog: the narrow interface the service uses to read and write the catalog on the request path. Eight
+// calls, each one round trip (a pipeline when a read needs two statements); the SQL is in db/statements.cpp.
+// Never caches anything. Fails with `unavailable`/`timeout` (Backend::database) when PostgreSQL is down or
+// slow; "no such row" is an empty optional on reads and `not_found` on writes.
 #pragma once
 
 #include "core/error.hpp"
 #include "model/catalog.hpp"
 #include "model/product.hpp"
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
-#include <memory>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,7 +21,7 @@ class Catalog {
  public:
   virtual ~Catalog() = default;
   virtual boost::asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) = 0;
-  // One round trip: the page and the total count go out together in a libpq pipeline.
+  // The page and the total count go out together in one pipeline.
   virtual boost::asio::awaitable<Result<model::ProductPage>> products_page(int limit,
                                                                            std::int64_t offset) = 0;
   // One row per category: product and review counts, average rating, COUNT/AVG/MIN/MAX of price.
@@ -41,44 +39,6 @@ class Catalog {
   virtual boost::asio::awaitable<Result<model::Product>> update_product(std::int64_t id,
                                                                         const model::ProductPatch& patch) = 0;
   virtual boost::asio::awaitable<Result<void>> remove_product(std::int64_t id) = 0;
-  // EXPLAIN (ANALYZE, BUFFERS) of the fixed statements behind `endpoint` (see explainable_queries()), run
-  // with their sample parameters on a pooled connection. Never arbitrary SQL. invalid_argument for an unknown
-  // endpoint.
-  struct QueryPlan {
-    std::string sql;
-    std::vector<std::string> params;
-    std::string plan;
-  };
-  virtual boost::asio::awaitable<Result<std::vector<QueryPlan>>> explain(std::string_view endpoint) = 0;
-  // SELECT 1 through the pool: is PostgreSQL answering?
-  virtual boost::asio::awaitable<Result<void>> ping() = 0;
 };
-
-struct CatalogOptions {
-  std::string conninfo;
-  int pool_size = 2;      // connections for this I/O thread
-  int timeout_ms = 5000;  // per call, including the wait for a free connection
-  int delay_ms = 0;       // simulated latency added before each read (holds no connection while it waits)
-};
-
-// The statements behind each endpoint, with sample parameters, for EXPLAIN (`cachelab explain`).
-struct ExplainableQuery {
-  const char* endpoint;  // "product", "products", "categories", "search", "top-products"
-  const char* sql;
-  std::vector<std::string> sample_params;
-};
-const std::vector<ExplainableQuery>& explainable_queries();
-
-// Runs EXPLAIN (ANALYZE, BUFFERS) on `endpoint`'s statements with a blocking connection (command-line only).
-Result<std::string> explain(const std::string& conninfo, const std::string& endpoint);
-
-// '%' + query with \, % and _ escaped + '%': an ILIKE pattern that matches `query` literally.
-std::string literal_ilike_pattern(std::string_view query);
-
-// The minimum number of reviews a product needs to be ranked in top products.
-inline constexpr int top_products_min_reviews = 5;
-
-// One per I/O thread; the returned object must only be used from `ex`.
-std::shared_ptr<Catalog> make_pg_catalog(boost::asio::any_io_executor ex, CatalogOptions options);
 
 }  // namespace cachelab::db

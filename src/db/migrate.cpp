@@ -33,7 +33,8 @@ Result<int> migrate(const std::string& conninfo) {
     if (!r) {
       (void)pg.exec("ROLLBACK");
       return make_error(ErrorKind::internal,
-                        std::string("migration ") + m.name + " failed: " + r.error().message);
+                        std::string("migration ") + m.name + " failed: " + r.error().message,
+                        Backend::database);
     }
     ++ran;
   }

@@ -46,7 +46,7 @@ Error PgConnection::fail(ErrorKind kind, std::string what) {
   broken_ = true;
   std::string detail = conn_ != nullptr ? PQerrorMessage(conn_) : "";
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-  return make_error(kind, detail.empty() ? what : fmt::format("{}: {}", what, detail));
+  return make_error(kind, detail.empty() ? what : fmt::format("{}: {}", what, detail), Backend::database);
 }
 
 void PgConnection::watch_socket() {
@@ -160,14 +160,16 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::read_pipeline(std::
   if (aborted) {
     while (!first_error.empty() && first_error.back() == '\n') first_error.pop_back();
     // The connection itself is fine after a failed statement; only the caller's batch failed.
-    co_return make_error(ErrorKind::internal, first_error.empty() ? "query failed" : first_error);
+    co_return make_error(ErrorKind::internal, first_error.empty() ? "query failed" : first_error,
+                         Backend::database);
   }
   co_return results;
 }
 
 asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const Query> queries,
                                                                  Clock::time_point deadline) {
-  if (!healthy()) co_return make_error(ErrorKind::unavailable, "PostgreSQL connection is not open");
+  if (!healthy())
+    co_return make_error(ErrorKind::unavailable, "PostgreSQL connection is not open", Backend::database);
   for (const auto& q : queries) {
     std::vector<const char*> values;
     values.reserve(q.params.size());

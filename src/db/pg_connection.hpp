@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "db/statements.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -27,15 +28,8 @@ namespace cachelab::db {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-// A statement prepared on every new connection.
-struct Statement {
-  const char* name;
-  const char* sql;
-};
-
 // One execution of a prepared statement with text parameters; an empty optional is SQL NULL.
-// With `statement` null, `sql` is sent as an unnamed statement instead (used for EXPLAIN of the fixed
-// queries).
+// With `statement` null, `sql` is sent as an unnamed statement instead (EXPLAIN of a fixed statement).
 struct Query {
   const char* statement;
   std::vector<std::optional<std::string>> params;

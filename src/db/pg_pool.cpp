@@ -45,7 +45,8 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
     if (waiter->conn) co_return Lease(self, std::move(waiter->conn));
     if (waiter->retry) continue;
     waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), waiter), waiters_.end());
-    co_return make_error(ErrorKind::timeout, "no PostgreSQL connection became free before the deadline");
+    co_return make_error(ErrorKind::timeout, "no PostgreSQL connection became free before the deadline",
+                         Backend::database);
   }
 }
 

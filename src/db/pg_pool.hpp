@@ -19,7 +19,7 @@ struct PoolOptions {
   std::string conninfo;
   int max_size = 2;
   int statement_timeout_ms = 5000;
-  std::vector<Statement> statements;
+  std::span<const Statement> statements;  // prepared on every new connection (db/statements, static)
 };
 
 class PgPool : public std::enable_shared_from_this<PgPool> {

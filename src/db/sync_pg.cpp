@@ -13,7 +13,8 @@ std::string trimmed(std::string s) {
 SyncPg::SyncPg(pg_conn* c) : conn_(c, PQfinish) {}
 
 Error SyncPg::error(const std::string& what) const {
-  return make_error(ErrorKind::unavailable, what + ": " + trimmed(PQerrorMessage(conn_.get())));
+  return make_error(ErrorKind::unavailable, what + ": " + trimmed(PQerrorMessage(conn_.get())),
+                    Backend::database);
 }
 
 Result<SyncPg> SyncPg::open(const std::string& conninfo) {
@@ -29,25 +30,15 @@ Result<void> SyncPg::exec(const std::string& sql) {
   std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(conn_.get(), sql.c_str()), PQclear);
   auto st = PQresultStatus(res.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())));
+    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())), Backend::database);
   }
   return {};
 }
 
 Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql) {
-  return query(sql, {});
-}
-
-Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql,
-                                               const std::vector<std::string>& params) {
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
-  std::unique_ptr<PGresult, void (*)(PGresult*)> res(
-      PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                   nullptr, 0),
-      PQclear);
+  std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(conn_.get(), sql.c_str()), PQclear);
   if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
-    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())));
+    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())), Backend::database);
   }
   std::vector<Row> rows(PQntuples(res.get()));
   for (int r = 0; r < PQntuples(res.get()); ++r) {
@@ -59,7 +50,7 @@ Result<std::vector<SyncPg::Row>> SyncPg::query(const std::string& sql,
 Result<void> SyncPg::copy_begin(const std::string& copy_sql) {
   std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(conn_.get(), copy_sql.c_str()), PQclear);
   if (PQresultStatus(res.get()) != PGRES_COPY_IN) {
-    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())));
+    return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res.get())), Backend::database);
   }
   return {};
 }
@@ -75,7 +66,7 @@ Result<void> SyncPg::copy_end() {
   for (PGresult* res; (res = PQgetResult(conn_.get())) != nullptr;) {
     std::unique_ptr<PGresult, void (*)(PGresult*)> owned(res, PQclear);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-      return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res)));
+      return make_error(ErrorKind::internal, trimmed(PQresultErrorMessage(res)), Backend::database);
     }
   }
   return {};

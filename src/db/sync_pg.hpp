@@ -1,4 +1,4 @@
-// db/sync_pg: a blocking libpq connection for the command-line tools (migrate, seed) and start-up.
+// db/sync_pg: a blocking libpq connection for the command-line tools (migrate, seed) and start-up migrations.
 // Owns one PGconn. Never used on an I/O thread: the server's request path uses PgConnection.
 // Fails by returning an Error carrying PostgreSQL's message.
 #pragma once
@@ -22,8 +22,6 @@ class SyncPg {
   Result<void> exec(const std::string& sql);
   // Runs one statement and returns its rows as text (NULL becomes "").
   Result<std::vector<Row>> query(const std::string& sql);
-  // One statement with text parameters $1..$n.
-  Result<std::vector<Row>> query(const std::string& sql, const std::vector<std::string>& params);
   // COPY ... FROM STDIN, in chunks: begin, put any number of times, end.
   Result<void> copy_begin(const std::string& copy_sql);
   Result<void> copy_put(const std::string& data);

@@ -1,6 +1,6 @@
 #include "http/server.hpp"
 
-#include "http/static_files.hpp"
+#include "http/session.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -40,105 +40,24 @@ struct Server::State {
 
 namespace {
 
-Response transport_error(const ServerOptions& o, beast_http::status s, std::string_view code,
-                         std::string_view msg) {
-  Response res = o.on_error ? o.on_error(s, code, msg) : Response{s, 11};
-  res.keep_alive(false);
-  res.prepare_payload();
-  return res;
-}
-
-bool is_timeout(const boost::system::error_code& ec) {
-  return ec == beast::error::timeout;
-}
-
+// A connection accepted on `worker`'s thread: who it is, then the session loop over a tcp_stream.
 asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& worker, tcp::socket socket) {
   struct OpenGuard {
     std::atomic<std::size_t>& n;
     ~OpenGuard() { --n; }
   } guard{state->open};
-  const auto& o = state->options;
   Peer peer;
-  {
-    boost::system::error_code ep_ec;
-    auto ep = socket.remote_endpoint(ep_ec);
-    if (!ep_ec) {
-      auto addr = ep.address();
-      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-        addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-      peer.address = addr.to_string();
-      peer.loopback = addr.is_loopback();
-    }
+  boost::system::error_code ec;
+  if (auto ep = socket.remote_endpoint(ec); !ec) {
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    peer.address = addr.to_string();
+    peer.loopback = addr.is_loopback();
   }
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  boost::system::error_code ec;
-
-  while (!state->draining.load(std::memory_order_relaxed)) {
-    beast_http::request_parser<beast_http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
-    parser.body_limit(o.max_body_bytes);
-
-    // Wait for the next request, listed as idle so drain() can close us; then read it under a deadline.
-    auto idle = worker.idle.insert(worker.idle.end(), &stream);
-    stream.expires_after(buffer.size() > 0 ? o.read_timeout : o.idle_timeout);
-    co_await beast_http::async_read_header(stream, buffer, parser,
-                                           asio::redirect_error(asio::use_awaitable, ec));
-    worker.idle.erase(idle);
-    if (!ec && !parser.is_done()) {
-      stream.expires_after(o.read_timeout);
-      co_await beast_http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) {
-      Response res;
-      if (ec == beast_http::error::header_limit) {
-        res = transport_error(o, beast_http::status::request_header_fields_too_large, "header_too_large",
-                              "request head exceeds " + std::to_string(o.max_header_bytes) + " bytes");
-      } else if (ec == beast_http::error::body_limit) {
-        res = transport_error(o, beast_http::status::payload_too_large, "body_too_large",
-                              "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
-      } else if (ec == beast_http::error::end_of_stream || ec == asio::error::operation_aborted ||
-                 is_timeout(ec) || ec == asio::error::connection_reset || ec == asio::error::eof) {
-        break;  // the client went away, idled out, or we are draining
-      } else {
-        res = transport_error(o, beast_http::status::bad_request, "bad_request", "malformed HTTP request");
-      }
-      stream.expires_after(o.write_timeout);
-      co_await beast_http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      break;
-    }
-
-    Request req = parser.release();
-    const auto started = std::chrono::steady_clock::now();
-    Response res;
-    try {
-      if (auto file = o.static_files ? o.static_files->serve(req) : std::nullopt) {
-        res = std::move(*file);
-      } else {
-        res = co_await worker.handler(req, peer);
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("event=handler_exception what=\"{}\"", e.what());
-      res = transport_error(o, beast_http::status::internal_server_error, "internal_error", "internal error");
-    }
-    res.version(req.version());
-    res.set(beast_http::field::server, "cachelab");
-    // Decided after the handler: a drain that began while it ran closes this connection after the answer.
-    res.keep_alive(req.keep_alive() && res.keep_alive() && !state->draining.load(std::memory_order_relaxed));
-    res.prepare_payload();
-    // HEAD: the GET's head, Content-Length included, and no body.
-    if (req.method() == beast_http::verb::head) res.body().clear();
-    if (o.access_log) {
-      spdlog::info(
-          "event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),
-          req.target(), res.result_int(), res.body().size(),
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-    }
-    stream.expires_after(o.write_timeout);
-    co_await beast_http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !res.keep_alive()) break;
-  }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  const SessionEnv env{state->options, worker.handler, state->draining, &worker.idle};
+  co_await serve_session(stream, peer, env);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
-// End-to-end tests of "caching done right": writes and their invalidation under concurrent readers, a write
-// while Redis is unreachable, stampede protection across two server processes, negative caching,
-// write-through, who may write, bad write bodies that must leave the row untouched, and the demonstration
-// endpoints.
+// End-to-end tests of "caching done right": writes and their invalidation under concurrent readers, a
+// write while Redis is unreachable, stampede protection across two server processes, negative caching,
+// write-through, who may write, bad write bodies that must leave the row untouched, and the demos.
 #include "support/harness.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 #include "api/cors.hpp"
 
+#include "api/access.hpp"
 #include "api/router.hpp"
-#include "api/writes.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>

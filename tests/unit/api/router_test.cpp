@@ -1,6 +1,6 @@
 #include "api/router.hpp"
 
-#include "api/handlers.hpp"
+#include "api/api.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
@@ -60,7 +60,7 @@ TEST(Router, RejectsMalformedTargets) {
 TEST(Ready, IsUnavailableWhileDraining) {
   auto draining = std::make_shared<std::atomic<bool>>(true);
   Router r;
-  add_routes(r, nullptr, ApiOptions{"", draining});  // /ready answers before touching the service
+  add_routes(r, {}, ApiOptions{.draining = draining});  // /ready answers before touching the service
   auto res = run(r, http::verb::get, "/ready");
   EXPECT_EQ(res.result(), http::status::service_unavailable);
   EXPECT_EQ(boost::json::parse(res.body()).at("status"), "draining");

@@ -1,7 +1,7 @@
 #include "cache/keys.hpp"
 
+#include "cache/inspector.hpp"
 #include "cache/redis_connection.hpp"
-#include "cache/store.hpp"
 
 #include <gtest/gtest.h>
 

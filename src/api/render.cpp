@@ -1,0 +1,79 @@
+#include "api/render.hpp"
+
+#include <fmt/format.h>
+
+namespace cachelab::api {
+
+std::string_view source_name(service::Source source) {
+  return source == service::Source::cache ? "cache" : "database";
+}
+
+// RFC 9211: hit (with ttl), or fwd=miss|bypass, plus `stored` when we cached the answer and `collapsed` when
+// this request waited for another one's load instead of querying.
+std::string cache_status(const service::Answer& a) {
+  std::string s;
+  if (a.source == service::Source::cache) {
+    s = fmt::format("cachelab; hit; ttl={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
+    if (a.stale) s += "; stale";
+  } else if (a.bypassed) {
+    s = "cachelab; fwd=bypass";
+  } else {
+    s = "cachelab; fwd=miss";
+    if (a.stored) s += "; stored";
+    if (a.cache_unavailable) s += "; detail=unavailable";
+  }
+  if (a.collapsed) s += "; collapsed";
+  return s;
+}
+
+namespace {
+
+void set_cache_headers(Response& res, const service::Answer& a, double fetch_time_ms) {
+  const bool hit = a.source == service::Source::cache;
+  res.set("X-Cache", hit ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
+  res.set("Cache-Status", cache_status(a));
+  res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}",
+                                       a.timings.redis_ms, a.timings.db_ms, fetch_time_ms));
+}
+
+}  // namespace
+
+Response render_answer(const service::Answer& a, double fetch_time_ms, std::string_view not_found_message) {
+  if (a.not_found) {
+    auto res = error_response(http::status::not_found, "not_found", not_found_message);
+    set_cache_headers(res, a, fetch_time_ms);
+    return res;
+  }
+  std::string body;
+  body.reserve(a.body.size() + 96);
+  // The stored value is a JSON object; splice our fields in before its closing brace instead of parsing it.
+  body.append(a.body, 0, a.body.size() - 1);
+  body += a.source == service::Source::cache ? R"(,"source":"cache")" : R"(,"source":"database")";
+  body += ",\"fetch_time_ms\":";
+  fmt::format_to(std::back_inserter(body), "{:.3f}", fetch_time_ms);
+  // On a hit what the entry has left; on a miss that stored the answer, the TTL it was stored with.
+  if (a.ttl_ms) fmt::format_to(std::back_inserter(body), ",\"ttl_remaining_s\":{}", (*a.ttl_ms + 999) / 1000);
+  if (a.cache_unavailable) body += R"(,"cache":"unavailable")";
+  body += '}';
+  auto res = json_response(http::status::ok, std::move(body));
+  set_cache_headers(res, a, fetch_time_ms);
+  return res;
+}
+
+void write_invalidation(JsonWriter& w, const service::Invalidation& c) {
+  w.field("cache",
+          c.pending ? "invalidation_pending" : (c.written_through ? "written_through" : "invalidated"));
+  w.key("invalidated_keys").begin_array();
+  if (!c.pending) {
+    w.value(c.dropped_key);
+    w.value(c.retired_pattern + " (pages, categories, searches, top products)");
+  }
+  w.end_array();
+}
+
+Response rendered(const Result<service::Answer>& answer, const Stopwatch& total) {
+  if (!answer) return error_response(answer.error());
+  return render_answer(*answer, total.elapsed_ms());
+}
+
+}  // namespace cachelab::api

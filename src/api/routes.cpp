@@ -1,0 +1,123 @@
+// The endpoint table: every endpoint of cachelab, by method and path, with who may call it and its handler.
+// Find an endpoint here by its path, then its handler in the file handlers.hpp names. GET /api,
+// `cachelab routes`, the README's API table and the deploy checks are all read from this one table.
+#include "api/access.hpp"
+#include "api/handlers.hpp"
+
+#include <array>
+
+namespace cachelab::api {
+namespace {
+
+using http::verb;
+
+struct Endpoint {
+  EndpointInfo info;
+  HandlerFn handler;
+};
+
+constexpr Access open = Access::open;
+constexpr Access admin = Access::admin;
+
+const std::array table = {
+    Endpoint{{verb::get, "/api", open, "This list of endpoints (the dashboard is at /)"}, index},
+    Endpoint{{verb::get, "/health", open, "Liveness: answers without touching any backend"}, health},
+    Endpoint{
+        {verb::get, "/ready", open,
+         "Readiness: 503 when PostgreSQL is unreachable or the server is draining; Redis down is 'degraded'"},
+        ready},
+    // Products: cache-aside reads, and writes that invalidate.
+    Endpoint{
+        {verb::get, "/products", open, "A page of products: ?limit=1..100 (10) &offset=0.. &cache=bypass"},
+        list_products},
+    Endpoint{
+        {verb::get, "/products/{id}", open, "One product, cache-aside; ?cache=bypass reads PostgreSQL only"},
+        get_product},
+    Endpoint{
+        {verb::post, "/products", admin, "Create a product: {name, description?, price, category} (admin)"},
+        create_product},
+    Endpoint{{verb::put, "/products/{id}", admin,
+              "Replace a product: {name, description?, price, category} (admin)"},
+             put_product},
+    Endpoint{{verb::patch, "/products/{id}", admin, "Change some fields of a product (admin)"},
+             patch_product},
+    Endpoint{{verb::delete_, "/products/{id}", admin, "Delete a product and its reviews (admin)"},
+             delete_product},
+    // The cache, looked at and managed.
+    Endpoint{{verb::get, "/cache/stats", open, "Redis's counters and the app's own hit/miss counters"},
+             cache_stats},
+    Endpoint{{verb::delete_, "/cache/clear", admin,
+              "Delete our keys (SCAN + UNLINK) and reset the app's counters (admin)"},
+             clear_cache},
+    // The catalog analytics, cache-aside.
+    Endpoint{{verb::get, "/api/categories", open,
+              "Per-category product/review counts, average rating, COUNT/AVG/MIN/MAX price (cached)"},
+             categories},
+    Endpoint{{verb::get, "/api/products", open,
+              "Search names and descriptions: ?q= (1..100 chars) &limit=1..100 &offset= (cached per "
+              "normalised q)"},
+             search},
+    Endpoint{{verb::get, "/api/top-products", open,
+              "Top-rated products (>= 5 reviews), ranked overall and within category: ?limit=1..50 (cached)"},
+             top_products},
+    Endpoint{{verb::post, "/api/flush-cache", admin, "Same as DELETE /cache/clear (admin)"}, clear_cache},
+    Endpoint{{verb::get, "/api/stats", open,
+              "App and Redis hit rates, memory, evictions, keys, TTLs, simulated delay"},
+             api_stats},
+    Endpoint{
+        {verb::get, "/api/compare", open,
+         "Database vs cache timing: ?endpoint=categories|search|top-products|product (&q=, &id=, &limit=)"},
+        compare},
+    Endpoint{
+        {verb::get, "/api/cache/keys", open,
+         "Cache browser: one SCAN step of our keys with type, size, TTL (?match=, ?cursor=, ?count=1..200)"},
+        browse_keys},
+    Endpoint{{verb::get, "/api/cache/key", open, "One key's value, type and TTL (?name=cachelab:v1:...)"},
+             read_key},
+    Endpoint{
+        {verb::delete_, "/api/cache/key", admin, "Delete one key of ours (?name=cachelab:v1:...) (admin)"},
+        delete_key},
+    Endpoint{
+        {verb::get, "/api/explain", open,
+         "Query inspector: the SQL behind ?endpoint= and its EXPLAIN (ANALYZE, BUFFERS), fixed queries only; "
+         "no ?endpoint= lists them"},
+        explain},
+    // Demonstrations of the policy, run inside the server.
+    Endpoint{
+        {verb::post, "/api/demo/stampede", admin,
+         "Expire a product's key and fire ?n= (500) concurrent reads at it; counts database queries (admin)"},
+        demo_stampede},
+    Endpoint{{verb::post, "/api/demo/stale-read", admin,
+              "Cache a product, change its price, read it back through the cache: fresh? (admin)"},
+             demo_stale_read},
+};
+
+std::array<EndpointInfo, table.size()> infos() {
+  std::array<EndpointInfo, table.size()> out;
+  for (std::size_t i = 0; i < table.size(); ++i) out[i] = table[i].info;
+  return out;
+}
+
+}  // namespace
+
+std::span<const EndpointInfo> endpoints() {
+  static const auto all = infos();
+  return all;
+}
+
+void add_routes(Router& router, Services services, ApiOptions options) {
+  router.set_cors(options.cors);
+  auto api = std::make_shared<const Api>(Api{std::move(services), std::move(options)});
+  for (const auto& e : table) {
+    router.add(e.info.method, std::string(e.info.path), std::string(e.info.summary),
+               [api, &e](RequestContext& ctx) -> boost::asio::awaitable<Response> {
+                 if (e.info.access == Access::admin) {
+                   if (auto denied = deny_unless_admin(ctx, api->options)) co_return std::move(*denied);
+                 }
+                 auto res = co_await e.handler(*api, ctx);
+                 co_return res;
+               });
+  }
+}
+
+}  // namespace cachelab::api

@@ -1,0 +1,123 @@
+// The request path's Redis commands (cache/store.hpp): lookups, guarded stores, invalidation, leases.
+#include "cache/keys.hpp"
+#include "cache/redis_connection.hpp"
+#include "cache/store.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace cachelab::cache {
+namespace {
+
+// KEYS[1] generation key. ARGV: key, value, px, expected generation. Stores only while the generation is
+// the expected one.
+constexpr std::string_view store_script = R"lua(
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[4] then return 0 end
+redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+return 1
+)lua";
+
+// KEYS[1] generation key, KEYS[2..] keys to drop. Returns the new generation.
+constexpr std::string_view invalidate_script = R"lua(
+for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
+return redis.call('INCR', KEYS[1])
+)lua";
+
+// KEYS[1] lease key, ARGV[1] our token.
+constexpr std::string_view release_script = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+class RedisStore final : public Store {
+ public:
+  explicit RedisStore(std::shared_ptr<RedisConnection> c) : conn_(std::move(c)) {}
+
+  // GET generation, GET key, PTTL key in one pipeline. A derived key's name uses the generation this
+  // connection saw last; if the generation has moved on (a write happened), a second round trip reads the key
+  // under the new generation. See Store::lookup for why reading them non-atomically is safe.
+  boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) override {
+    const auto gen_key = keys::generation();
+    const auto at = key.find(keys::generation_placeholder);
+    auto resolve = [&](const std::string& gen) {
+      std::string k(key);
+      if (at != std::string_view::npos) k.replace(at, keys::generation_placeholder.size(), gen);
+      return k;
+    };
+    Lookup out{known_generation_, resolve(known_generation_), std::nullopt};
+    const RedisCommand cmds[] = {{"GET", gen_key}, {"GET", out.key}, {"PTTL", out.key}};
+    auto r = co_await conn_->exec(cmds);
+    if (!r) co_return r.error();
+    out.generation = (*r)[0].type == RedisReply::Type::string ? (*r)[0].str : "0";
+    std::size_t value_at = 1;
+    if (at != std::string_view::npos && out.generation != known_generation_) {
+      known_generation_ = out.generation;
+      out.key = resolve(known_generation_);
+      const RedisCommand again[] = {{"GET", out.key}, {"PTTL", out.key}};
+      r = co_await conn_->exec(again);
+      if (!r) co_return r.error();
+      value_at = 0;
+    }
+    auto& value = (*r)[value_at];
+    if (value.type == RedisReply::Type::string) {
+      // PTTL -2: the key expired between the two commands (report 0 left).
+      const auto ttl = (*r)[value_at + 1].integer;
+      out.value = CachedValue{std::move(value.str), ttl == -2 ? 0 : ttl};
+    } else if (value.type != RedisReply::Type::nil) {
+      co_return unexpected_reply(value);
+    }
+    co_return out;
+  }
+
+  boost::asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,
+                                             std::chrono::milliseconds ttl,
+                                             std::string_view generation) override {
+    const auto gen_key = keys::generation();
+    const std::string px = std::to_string(std::max<std::int64_t>(1, ttl.count()));
+    const RedisCommand cmd[] = {{"EVAL", store_script, "1", gen_key, key, value, px, generation}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    if ((*r)[0].type != RedisReply::Type::integer) co_return unexpected_reply((*r)[0]);
+    co_return (*r)[0].integer == 1;
+  }
+
+  boost::asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& drop) override {
+    const auto gen_key = keys::generation();
+    const std::string nkeys = std::to_string(drop.size() + 1);
+    RedisCommand cmd{"EVAL", invalidate_script, nkeys, gen_key};
+    for (const auto& k : drop) cmd.push_back(k);
+    auto r = co_await conn_->exec({&cmd, 1});
+    if (!r) co_return r.error();
+    if ((*r)[0].type != RedisReply::Type::integer) co_return unexpected_reply((*r)[0]);
+    co_return static_cast<std::int64_t>((*r)[0].integer);
+  }
+
+  boost::asio::awaitable<Result<bool>> acquire_lease(std::string_view lease_key, std::string_view token,
+                                                     std::chrono::milliseconds ttl) override {
+    const std::string px = std::to_string(ttl.count());
+    const RedisCommand cmd[] = {{"SET", lease_key, token, "NX", "PX", px}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    co_return (*r)[0].type == RedisReply::Type::status;  // OK when set; nil when someone holds it
+  }
+
+  boost::asio::awaitable<Result<void>> release_lease(std::string_view lease_key,
+                                                     std::string_view token) override {
+    const RedisCommand cmd[] = {{"EVAL", release_script, "1", lease_key, token}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    co_return Result<void>{};
+  }
+
+ private:
+  std::shared_ptr<RedisConnection> conn_;
+  std::string known_generation_ = "0";  // the catalog generation this connection saw last
+};
+
+}  // namespace
+
+std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection) {
+  return std::make_shared<RedisStore>(std::move(connection));
+}
+
+}  // namespace cachelab::cache

@@ -1,0 +1,183 @@
+// The PostgreSQL side of the catalog: db::Catalog and db::Inspector over one pool, running the prepared
+// statements of db/statements.cpp and turning their rows into model structs (db/rows).
+#include "db/pg_pool.hpp"
+#include "db/postgres.hpp"
+#include "db/rows.hpp"
+#include "db/statements.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace cachelab::db {
+namespace {
+
+class PgCatalog final : public Catalog, public Inspector {
+ public:
+  PgCatalog(asio::any_io_executor ex, PostgresOptions options)
+      : ex_(ex),
+        timeout_(options.timeout),
+        delay_(options.read_delay),
+        pool_(PgPool::create(ex, PoolOptions{options.conninfo, options.pool_size,
+                                             static_cast<int>(options.timeout.count()), statements()})) {}
+
+  asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) override {
+    Query q{"product_by_id", {std::to_string(id)}};
+    auto results = co_await run_read({&q, 1});
+    if (!results) co_return results.error();
+    const auto& r = (*results)[0];
+    if (r.rows() == 0) co_return std::optional<model::Product>{};
+    co_return std::optional<model::Product>{product_from_row(r, 0)};
+  }
+
+  asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset) override {
+    Query qs[] = {{"products_page", {std::to_string(limit), std::to_string(offset)}}, {"products_count", {}}};
+    auto results = co_await run_read(qs);
+    if (!results) co_return results.error();
+    model::ProductPage page{{}, count_of((*results)[1]), limit, offset};
+    const auto& rows = (*results)[0];
+    page.items.reserve(rows.rows());
+    for (int i = 0; i < rows.rows(); ++i) page.items.push_back(product_from_row(rows, i));
+    co_return page;
+  }
+
+  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() override {
+    Query q{"category_stats", {}};
+    auto results = co_await run_read({&q, 1});
+    if (!results) co_return results.error();
+    const auto& r = (*results)[0];
+    std::vector<model::CategoryStats> out;
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) out.push_back(category_from_row(r, i));
+    co_return out;
+  }
+
+  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
+                                                    std::int64_t offset) override {
+    auto pattern = literal_ilike_pattern(query);
+    Query qs[] = {
+        {"search_page", {std::string(query), pattern, std::to_string(limit), std::to_string(offset)}},
+        {"search_count", {pattern}}};
+    auto results = co_await run_read(qs);
+    if (!results) co_return results.error();
+    model::SearchPage page{std::string(query), {}, count_of((*results)[1]), limit, offset};
+    const auto& r = (*results)[0];
+    for (int i = 0; i < r.rows(); ++i) page.items.push_back(search_hit_from_row(r, i));
+    co_return page;
+  }
+
+  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) override {
+    Query q{"top_products", {std::to_string(limit), std::to_string(min_reviews)}};
+    auto results = co_await run_read({&q, 1});
+    if (!results) co_return results.error();
+    const auto& r = (*results)[0];
+    model::TopProducts top{{}, min_reviews, limit};
+    for (int i = 0; i < r.rows(); ++i) top.items.push_back(top_product_from_row(r, i));
+    co_return top;
+  }
+
+  asio::awaitable<Result<model::Product>> create_product(const model::ProductDraft& d) override {
+    auto category = co_await category_id(d.category);
+    if (!category) co_return category.error();
+    Query q{"product_insert", {d.name, d.description, d.price, *category}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    co_return product_from_row((*results)[0], 0);
+  }
+
+  asio::awaitable<Result<model::Product>> update_product(std::int64_t id,
+                                                         const model::ProductPatch& patch) override {
+    std::optional<std::string> category;
+    if (patch.category) {
+      auto found = co_await category_id(*patch.category);
+      if (!found) co_return found.error();
+      category = *found;
+    }
+    Query q{"product_update", {std::to_string(id), patch.name, patch.description, patch.price, category}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    if ((*results)[0].rows() == 0) co_return no_such_product(id);
+    co_return product_from_row((*results)[0], 0);
+  }
+
+  asio::awaitable<Result<void>> remove_product(std::int64_t id) override {
+    Query q{"product_delete", {std::to_string(id)}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    if ((*results)[0].rows() == 0) co_return no_such_product(id);
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<Result<void>> ping() override {
+    Query q{"ping", {}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    co_return Result<void>{};
+  }
+
+  asio::awaitable<Result<std::vector<model::QueryPlan>>> explain(std::string_view endpoint) override {
+    const auto chosen = statements_for(endpoint);
+    if (chosen.empty()) co_return make_error(ErrorKind::invalid_argument, "no statements for that endpoint");
+    std::vector<model::QueryPlan> plans;
+    for (const Statement* s : chosen) {
+      const std::string sql = std::string("EXPLAIN (ANALYZE, BUFFERS) ") + s->sql;
+      Query query{nullptr, {s->sample_params.begin(), s->sample_params.end()}, sql.c_str()};
+      auto results = co_await run({&query, 1});
+      if (!results) co_return results.error();
+      model::QueryPlan plan{s->sql, s->sample_params, {}};
+      const auto& r = (*results)[0];
+      for (int i = 0; i < r.rows(); ++i) {
+        plan.plan += r.get(i, 0);
+        plan.plan += '\n';
+      }
+      plans.push_back(std::move(plan));
+    }
+    co_return plans;
+  }
+
+ private:
+  static Error no_such_product(std::int64_t id) {
+    return make_error(ErrorKind::not_found, "product " + std::to_string(id) + " does not exist");
+  }
+
+  // A category's id by name; invalid_argument when there is no such category.
+  asio::awaitable<Result<std::string>> category_id(const std::string& name) {
+    Query q{"category_id", {name}};
+    auto results = co_await run({&q, 1});
+    if (!results) co_return results.error();
+    if ((*results)[0].rows() == 0) {
+      co_return make_error(ErrorKind::invalid_argument, "unknown category '" + name + "'");
+    }
+    co_return std::string((*results)[0].get(0, 0));
+  }
+
+  // A read behind an endpoint: first the simulated latency (--db-delay-ms), on a timer, so the wait holds
+  // neither an I/O thread nor a pooled connection. Writes, pings and EXPLAIN are never slowed artificially.
+  asio::awaitable<Result<std::vector<PgResult>>> run_read(std::span<const Query> queries) {
+    if (delay_.count() > 0) {
+      asio::steady_timer delay(ex_, delay_);
+      co_await delay.async_wait(asio::use_awaitable);
+    }
+    co_return co_await run(queries);
+  }
+
+  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries) {
+    const auto deadline = Clock::now() + timeout_;
+    auto lease = co_await pool_->acquire(deadline);
+    if (!lease) co_return lease.error();
+    co_return co_await (*lease)->run(queries, deadline);
+  }
+
+  asio::any_io_executor ex_;
+  std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds delay_;
+  std::shared_ptr<PgPool> pool_;
+};
+
+}  // namespace
+
+Postgres make_postgres(asio::any_io_executor ex, PostgresOptions options) {
+  auto pg = std::make_shared<PgCatalog>(ex, std::move(options));
+  return Postgres{pg, pg};
+}
+
+}  // namespace cachelab::db

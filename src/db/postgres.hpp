@@ -1,0 +1,32 @@
+// db/postgres: builds the PostgreSQL side of one I/O thread — a connection pool (db/pg_pool) with every
+// statement of db/statements prepared, behind the db::Catalog and db::Inspector interfaces.
+// Never shared between threads: everything returned must be used from `ex` only.
+#pragma once
+
+#include "db/catalog.hpp"
+#include "db/inspector.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace cachelab::db {
+
+struct PostgresOptions {
+  std::string conninfo;
+  int pool_size = 2;                        // connections for this I/O thread
+  std::chrono::milliseconds timeout{5000};  // per call, including the wait for a free connection
+  std::chrono::milliseconds read_delay{0};  // simulated latency before each read (holds no connection)
+};
+
+// Two views of one pool.
+struct Postgres {
+  std::shared_ptr<Catalog> catalog;
+  std::shared_ptr<Inspector> inspector;
+};
+
+Postgres make_postgres(boost::asio::any_io_executor ex, PostgresOptions options);
+
+}  // namespace cachelab::db

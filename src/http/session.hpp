@@ -1,0 +1,142 @@
+// http/session: one connection's life, read → handle → write, until the client goes, a limit is hit, or
+// the server drains. A template over the stream so tests drive it through an in-memory stream; the server
+// instantiates it for beast::tcp_stream, which adds the read/write deadlines and the idle registration
+// that drain() uses.
+// Never lets a malformed or oversized request reach the handler: those get 400/413/431 from `on_error` and
+// the connection closes. A handler exception becomes a 500 without details.
+#pragma once
+
+#include "http/server.hpp"
+#include "http/static_files.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <list>
+#include <type_traits>
+
+namespace cachelab::http {
+
+namespace beast = boost::beast;
+
+// What a session needs from the server it belongs to.
+struct SessionEnv {
+  const ServerOptions& options;
+  const Handler& handler;
+  const std::atomic<bool>& draining;
+  std::list<beast::tcp_stream*>* idle =
+      nullptr;  // where a waiting tcp stream is listed so drain() can cancel it
+};
+
+namespace detail {
+
+template <class Stream>
+void arm(Stream& stream, std::chrono::seconds timeout) {
+  if constexpr (requires { stream.expires_after(timeout); }) stream.expires_after(timeout);
+}
+
+inline Response transport_error(const ServerOptions& o, beast_http::status s, std::string_view code,
+                                std::string_view msg) {
+  Response res = o.on_error ? o.on_error(s, code, msg) : Response{s, 11};
+  res.keep_alive(false);
+  res.prepare_payload();
+  return res;
+}
+
+// The answer to a request that could not be read: nothing when the client simply went away (or idled out,
+// or we are draining), else the error to send before closing.
+inline std::optional<Response> read_failure(const ServerOptions& o, const boost::system::error_code& ec) {
+  if (ec == beast_http::error::header_limit) {
+    return transport_error(o, beast_http::status::request_header_fields_too_large, "header_too_large",
+                           "request head exceeds " + std::to_string(o.max_header_bytes) + " bytes");
+  }
+  if (ec == beast_http::error::body_limit) {
+    return transport_error(o, beast_http::status::payload_too_large, "body_too_large",
+                           "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
+  }
+  if (ec == beast_http::error::end_of_stream || ec == boost::asio::error::operation_aborted ||
+      ec == beast::error::timeout || ec == boost::asio::error::connection_reset ||
+      ec == boost::asio::error::eof) {
+    return std::nullopt;
+  }
+  return transport_error(o, beast_http::status::bad_request, "bad_request", "malformed HTTP request");
+}
+
+}  // namespace detail
+
+// `stream` and `peer` belong to the caller, which awaits the session to its end.
+template <class Stream>
+asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv env) {
+  const auto& o = env.options;
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  while (!env.draining.load(std::memory_order_relaxed)) {
+    beast_http::request_parser<beast_http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
+    parser.body_limit(o.max_body_bytes);
+
+    // Wait for the next request, listed as idle so drain() can close us; then read it under a deadline.
+    std::list<beast::tcp_stream*>::iterator idle;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if (env.idle) idle = env.idle->insert(env.idle->end(), &stream);
+    }
+    detail::arm(stream, buffer.size() > 0 ? o.read_timeout : o.idle_timeout);
+    co_await beast_http::async_read_header(stream, buffer, parser,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if (env.idle) env.idle->erase(idle);
+    }
+    if (!ec && !parser.is_done()) {
+      detail::arm(stream, o.read_timeout);
+      co_await beast_http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      if (auto res = detail::read_failure(o, ec)) {
+        detail::arm(stream, o.write_timeout);
+        co_await beast_http::async_write(stream, *res, asio::redirect_error(asio::use_awaitable, ec));
+      }
+      break;
+    }
+
+    Request req = parser.release();
+    const auto started = std::chrono::steady_clock::now();
+    Response res;
+    try {
+      if (auto file = o.static_files ? o.static_files->serve(req) : std::nullopt) {
+        res = std::move(*file);
+      } else {
+        res = co_await env.handler(req, peer);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("event=handler_exception what=\"{}\"", e.what());
+      res = detail::transport_error(o, beast_http::status::internal_server_error, "internal_error",
+                                    "internal error");
+    }
+    res.version(req.version());
+    res.set(beast_http::field::server, "cachelab");
+    // Decided after the handler: a drain that began while it ran closes this connection after the answer.
+    res.keep_alive(req.keep_alive() && res.keep_alive() && !env.draining.load(std::memory_order_relaxed));
+    res.prepare_payload();
+    // HEAD: the GET's head, Content-Length included, and no body.
+    if (req.method() == beast_http::verb::head) res.body().clear();
+    if (o.access_log) {
+      spdlog::info(
+          "event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),
+          req.target(), res.result_int(), res.body().size(),
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    }
+    detail::arm(stream, o.write_timeout);
+    co_await beast_http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !res.keep_alive()) break;
+  }
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  } else {
+    stream.close();
+  }
+}
+
+}  // namespace cachelab::http

@@ -1,0 +1,109 @@
+// service/cache_aside: the cache-aside pattern itself — read this file (and its .cpp) to see how cachelab
+// caches. Owns, for any key and any loader: look up; serve a hit (or a stale hit while one caller refreshes
+// it); on a miss collapse concurrent loads (single-flight on this thread, a Redis lease across threads and
+// processes); load from PostgreSQL; store with a jittered TTL only if no write happened meanwhile (a store
+// guarded by the catalog generation); cache "not found" briefly; and after a write, drop the key and retire
+// every derived answer at once (a generation bump), retrying while Redis is unreachable.
+// Never names a key or writes SQL (service/catalog_service says which key, TTL and query serve an endpoint),
+// never speaks a wire protocol (it composes cache::Store and a loader), so it is unit-tested with fakes.
+// How it fails: a Redis failure is never the caller's failure (the read comes from PostgreSQL and says "cache
+// unavailable"; a write's invalidation is queued and retried); a loader's failure is returned as it is.
+// One instance per I/O thread: nothing here is shared across threads but the counters.
+#pragma once
+
+#include "core/error.hpp"
+#include "service/answer.hpp"
+#include "service/counters.hpp"
+#include "service/policy.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace cachelab::cache {
+class Store;
+struct Lookup;
+}  // namespace cachelab::cache
+
+namespace cachelab::service {
+
+class CacheAside {
+ public:
+  // Loads the data from PostgreSQL and serialises it as a JSON object; not_found when there is none.
+  using Loader = std::function<boost::asio::awaitable<Result<std::string>>()>;
+  // How long a key lives: its TTL, plus the stale-while-revalidate window when its endpoint opted in.
+  struct Lifetime {
+    std::chrono::milliseconds ttl;
+    std::chrono::milliseconds swr{0};
+  };
+  // What a loader's not_found becomes: only the answer, or also a cached marker for Policy::negative_ttl.
+  enum class NotFound { answer, cache };
+
+  CacheAside(boost::asio::any_io_executor ex, std::shared_ptr<cache::Store> store,
+             std::shared_ptr<Counters> counters, const Policy& policy);
+  ~CacheAside();
+
+  // The lifetime of an endpoint's entries under the policy (`endpoint` as in Policy::swr_endpoints).
+  Lifetime lifetime(std::chrono::milliseconds ttl, std::string_view endpoint) const;
+
+  // Cache-aside for one key (see the .cpp for each step).
+  boost::asio::awaitable<Result<Answer>> read_through(std::string key, Lifetime life, CacheMode mode,
+                                                      Loader load, NotFound not_found = NotFound::answer);
+
+  // After a write committed in PostgreSQL: delete `key` and retire every derived key (one Lua script). Under
+  // write-through, then store `committed` (the row as written) under `key`. When Redis cannot be reached the
+  // invalidation is queued and retried until it goes through.
+  boost::asio::awaitable<Invalidation> invalidate_after_write(std::string key,
+                                                              std::optional<std::string> committed);
+
+  // A TTL spread by ±Policy::ttl_jitter, so keys stored together do not expire together.
+  std::chrono::milliseconds jittered(std::chrono::milliseconds ttl);
+
+  const Policy& policy() const { return policy_; }
+
+ private:
+  struct Flight;
+  boost::asio::awaitable<Result<Answer>> serve_hit(cache::Lookup& seen, double lookup_ms, Lifetime life,
+                                                   Loader& load);
+  boost::asio::awaitable<Result<Answer>> join_flight(std::shared_ptr<Flight> flight,
+                                                     const cache::Lookup& seen, Lifetime life, Loader& load,
+                                                     NotFound not_found);
+  boost::asio::awaitable<Result<Answer>> lead_flight(const cache::Lookup& seen, double lookup_ms,
+                                                     Lifetime life, Loader& load, NotFound not_found);
+  boost::asio::awaitable<Result<Answer>> load_direct(Answer answer, Loader& load);
+  boost::asio::awaitable<Result<Answer>> load_once(const cache::Lookup& seen, Lifetime life, Loader& load,
+                                                   NotFound not_found);
+  boost::asio::awaitable<std::optional<Answer>> wait_for_lease_holder(const cache::Lookup& seen);
+  boost::asio::awaitable<Result<Answer>> load_and_store(const cache::Lookup& seen, Lifetime life,
+                                                        Loader& load, NotFound not_found);
+  boost::asio::awaitable<void> refresh(std::string key, std::string generation, Lifetime life, Loader load);
+  boost::asio::awaitable<void> retry_invalidations();
+  std::string next_lease_token();
+
+  boost::asio::any_io_executor ex_;
+  std::shared_ptr<cache::Store> store_;
+  std::shared_ptr<Counters> counters_;
+  Policy policy_;
+  std::mt19937_64 rng_;
+  std::string token_prefix_;  // unique per instance; lease tokens are token_prefix_ + a counter
+  std::uint64_t next_token_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // loads in progress on this thread
+  std::set<std::string> pending_invalidations_;  // product keys whose write could not reach Redis yet
+  std::set<std::string> refreshing_;             // keys this thread is refreshing in the background (SWR)
+  bool retrying_ = false;
+};
+
+// The marker stored for "this product does not exist" (negative caching): JSON null, which no real value is.
+inline constexpr std::string_view not_found_marker = "null";
+
+}  // namespace cachelab::service

@@ -1,0 +1,247 @@
+#include "cache/redis_connection.hpp"
+
+#include "support/loop.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachelab::cache {
+namespace {
+
+using namespace std::chrono_literals;
+using tcp = asio::ip::tcp;
+
+// A scripted Redis on loopback, on the test's own event loop. It parses RESP commands and answers each with
+// its last argument as a bulk string (so ECHO x → "x"). While `hold` is set it keeps its answers back, in
+// order, like a stopped Redis; release() sends them. drop() closes the client's connection.
+class ScriptedRedis {
+ public:
+  explicit ScriptedRedis(asio::io_context& ctx) : acceptor_(ctx, {asio::ip::make_address("127.0.0.1"), 0}) {
+    asio::co_spawn(ctx, accept(), asio::detached);
+  }
+  std::string port() const { return std::to_string(acceptor_.local_endpoint().port()); }
+
+  bool hold = false;
+  std::vector<std::vector<std::string>> commands;  // every command received, in order
+  std::vector<std::size_t> commands_per_read;      // how many whole commands each read completed
+
+  void release() {
+    hold = false;
+    flush();
+  }
+  void drop() {
+    boost::system::error_code ec;
+    if (socket_) socket_->close(ec);
+  }
+
+ private:
+  asio::awaitable<void> accept() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto s = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      socket_.emplace(std::move(s));
+      buffer_.clear();
+      queued_.clear();  // answers owed to a closed connection die with it
+      co_await serve();
+    }
+  }
+
+  asio::awaitable<void> serve() {
+    char chunk[4096];
+    for (;;) {
+      boost::system::error_code ec;
+      auto n = co_await socket_->async_read_some(asio::buffer(chunk),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      buffer_.append(chunk, n);
+      std::size_t completed = 0;
+      while (auto cmd = parse()) {
+        commands.push_back(*cmd);
+        const auto& arg = cmd->back();
+        queued_.push_back("$" + std::to_string(arg.size()) + "\r\n" + arg + "\r\n");
+        ++completed;
+      }
+      commands_per_read.push_back(completed);
+      flush();
+    }
+  }
+
+  void flush() {
+    if (hold || !socket_ || !socket_->is_open()) return;
+    std::string out;
+    while (!queued_.empty()) {
+      out += queued_.front();
+      queued_.pop_front();
+    }
+    boost::system::error_code ec;
+    if (!out.empty()) asio::write(*socket_, asio::buffer(out), ec);
+  }
+
+  // One "*N\r\n($len\r\nbytes\r\n){N}" from the front of the buffer, or nothing until it is complete.
+  std::optional<std::vector<std::string>> parse() {
+    std::size_t at = 0;
+    auto line = [&]() -> std::optional<std::string> {
+      auto end = buffer_.find("\r\n", at);
+      if (end == std::string::npos) return std::nullopt;
+      auto l = buffer_.substr(at, end - at);
+      at = end + 2;
+      return l;
+    };
+    auto head = line();
+    if (!head || head->empty() || (*head)[0] != '*') return std::nullopt;
+    std::vector<std::string> args;
+    for (int i = 0, n = std::stoi(head->substr(1)); i < n; ++i) {
+      auto len = line();
+      if (!len) return std::nullopt;
+      const auto size = static_cast<std::size_t>(std::stoi(len->substr(1)));
+      if (buffer_.size() < at + size + 2) return std::nullopt;
+      args.push_back(buffer_.substr(at, size));
+      at += size + 2;
+    }
+    buffer_.erase(0, at);
+    return args;
+  }
+
+  tcp::acceptor acceptor_;
+  std::optional<tcp::socket> socket_;
+  std::string buffer_;
+  std::deque<std::string> queued_;
+};
+
+struct RedisConnectionTest : ::testing::Test, test::Loop {
+  ScriptedRedis redis{ctx};
+  std::shared_ptr<RedisConnection> conn =
+      RedisConnection::create(ctx.get_executor(), {.endpoint = {.host = "127.0.0.1", .port = redis.port()},
+                                                   .timeout = 50ms,
+                                                   .breaker_threshold = 3,
+                                                   .breaker_open = 200ms});
+
+  void SetUp() override { conn->start(); }
+  void TearDown() override {
+    conn->stop();
+    ctx.restart();
+    ctx.run_for(20ms);
+  }
+
+  asio::awaitable<Result<std::vector<RedisReply>>> echo(std::string what) {
+    const RedisCommand cmd[] = {{"ECHO", what}};
+    auto r = co_await conn->exec(cmd);
+    co_return r;
+  }
+  // Runs the loop for `d` (timers, reconnects) without waiting on anything in particular.
+  void pass(std::chrono::milliseconds d) {
+    ctx.restart();
+    ctx.run_for(d);
+  }
+};
+
+TEST_F(RedisConnectionTest, CommandsOfOneTurnLeaveInOneWriteAndRepliesReachTheirOwnCallers) {
+  ASSERT_TRUE(run(echo("warm-up")));  // connected
+  redis.commands_per_read.clear();
+  std::vector<std::future<Result<std::vector<RedisReply>>>> calls;
+  for (const char* w : {"a", "b", "c"}) calls.push_back(asio::co_spawn(ctx, echo(w), asio::use_future));
+  const RedisCommand batch[] = {{"ECHO", "d1"}, {"ECHO", "d2"}};
+  auto batched = asio::co_spawn(ctx, conn->exec(batch), asio::use_future);
+  ctx.restart();
+  while (batched.wait_for(0s) != std::future_status::ready) ctx.run_one();
+  ctx.run_for(10ms);
+  int i = 0;
+  for (const char* w : {"a", "b", "c"}) {
+    auto r = calls[i++].get();
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].str, w);
+  }
+  auto b = batched.get();
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ((*b)[0].str, "d1");
+  EXPECT_EQ((*b)[1].str, "d2");
+  ASSERT_FALSE(redis.commands_per_read.empty());
+  EXPECT_EQ(redis.commands_per_read[0], 5u) << "the five commands of one turn arrive in one write";
+}
+
+TEST_F(RedisConnectionTest, ALateReplyGoesToItsAbandonedCallerNotToTheNextOne) {
+  ASSERT_TRUE(run(echo("warm-up")));
+  redis.hold = true;
+  auto late = run(echo("late"));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().kind, ErrorKind::timeout);
+  EXPECT_EQ(late.error().backend, Backend::cache);
+  redis.release();  // "late" arrives now and must be dropped
+  auto next = run(echo("next"));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ((*next)[0].str, "next");
+}
+
+TEST_F(RedisConnectionTest, TheBreakerOpensAfterThreeFailuresFailsFastThenOneProbeClosesIt) {
+  ASSERT_TRUE(run(echo("warm-up")));
+  redis.hold = true;
+  for (int i = 0; i < 3; ++i) {
+    auto r = run(echo("stuck"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+  }
+  // Open: fails at once, without waiting for the 50 ms timeout and without sending anything.
+  const auto sent = redis.commands.size();
+  const auto started = std::chrono::steady_clock::now();
+  auto fast = run(echo("refused"));
+  ASSERT_FALSE(fast);
+  EXPECT_EQ(fast.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(fast.error().message.find("breaker"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20ms);
+  EXPECT_EQ(redis.commands.size(), sent);
+
+  redis.release();
+  pass(250ms);  // past breaker_open: half-open
+  // One probe goes through; a call made while it is in flight still fails fast.
+  auto probe = asio::co_spawn(ctx, echo("probe"), asio::use_future);
+  auto during = asio::co_spawn(ctx, echo("during"), asio::use_future);
+  ctx.restart();
+  while (probe.wait_for(0s) != std::future_status::ready) ctx.run_one();
+  auto p = probe.get();
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ((*p)[0].str, "probe");
+  auto d = during.get();
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("breaker"), std::string::npos);
+  // Closed again.
+  auto after = run(echo("after"));
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ((*after)[0].str, "after");
+}
+
+TEST_F(RedisConnectionTest, ALostConnectionFailsItsCallersAndIsReopened) {
+  ASSERT_TRUE(run(echo("warm-up")));
+  redis.hold = true;
+  auto pending = asio::co_spawn(ctx, echo("in-flight"), asio::use_future);
+  ctx.restart();
+  ctx.run_for(10ms);
+  redis.drop();
+  while (pending.wait_for(0s) != std::future_status::ready) ctx.run_one();
+  auto lost = pending.get();
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().kind, ErrorKind::unavailable);
+  EXPECT_FALSE(conn->connected());
+  redis.hold = false;
+  pass(300ms);  // the reconnect loop's first backoff is 100 ms
+  EXPECT_TRUE(conn->connected());
+  auto again = run(echo("again"));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ((*again)[0].str, "again");
+}
+
+}  // namespace
+}  // namespace cachelab::cache

@@ -1,0 +1,138 @@
+#include "http/session.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/_experimental/test/stream.hpp>
+
+#include <stdexcept>
+
+namespace cachelab::http {
+namespace {
+
+using test_stream = boost::beast::test::stream;
+
+// One connection served from an in-memory stream: the client's bytes go in, everything is served until the
+// client's end closes, and the server's bytes come back as one string.
+struct SessionTest : ::testing::Test {
+  asio::io_context ctx;
+  ServerOptions options = [] {
+    ServerOptions o;
+    o.max_header_bytes = 1024;
+    o.max_body_bytes = 16;
+    o.on_error = [](beast_http::status s, std::string_view code, std::string_view) {
+      Response r{s, 11};
+      r.body() = std::string(code);
+      return r;
+    };
+    return o;
+  }();
+  std::atomic<bool> draining{false};
+  int handled = 0;
+  Handler handler = [this](Request& req, const Peer& peer) -> asio::awaitable<Response> {
+    ++handled;
+    if (req.target() == "/throw") throw std::runtime_error("secret detail");
+    Response res{beast_http::status::ok, 11};
+    res.body() = std::string(req.target()) + " for " + peer.address + " body=" + req.body();
+    co_return res;
+  };
+
+  std::string serve(std::string_view request_bytes, bool client_closes = true) {
+    test_stream server(ctx), client(ctx);
+    server.connect(client);
+    server.append(request_bytes);
+    if (client_closes) client.close();
+    const Peer peer{"127.0.0.1", true};
+    asio::co_spawn(ctx, serve_session(server, peer, SessionEnv{options, handler, draining}), asio::detached);
+    ctx.run();
+    ctx.restart();
+    return std::string(client.str());
+  }
+  static int count(std::string_view haystack, std::string_view needle) {
+    int n = 0;
+    for (auto at = haystack.find(needle); at != std::string_view::npos; at = haystack.find(needle, at + 1))
+      ++n;
+    return n;
+  }
+};
+
+TEST_F(SessionTest, PipelinedKeepAliveRequestsAreAnsweredInOrder) {
+  auto out = serve(
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nhey"
+      "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 3);
+  const auto a = out.find("/a for 127.0.0.1 body="), b = out.find("/b for 127.0.0.1 body=hey"),
+             c = out.find("/c for");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(c, std::string::npos);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_NE(out.find("Server: cachelab"), std::string::npos);
+}
+
+TEST_F(SessionTest, ConnectionCloseEndsTheSessionAfterTheAnswer) {
+  auto out = serve(
+      "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  EXPECT_EQ(count(out, "HTTP/1.1 200"), 1);
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(handled, 1);
+}
+
+TEST_F(SessionTest, OversizedHeadsAndBodiesAreRefusedBeforeTheHandler) {
+  auto big_head = serve("GET / HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(2000, 'a') + "\r\n\r\n");
+  EXPECT_NE(big_head.find("HTTP/1.1 431"), std::string::npos);
+  EXPECT_NE(big_head.find("header_too_large"), std::string::npos);
+  auto big_body = serve("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n" + std::string(17, 'b'));
+  EXPECT_NE(big_body.find("HTTP/1.1 413"), std::string::npos);
+  EXPECT_NE(big_body.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(handled, 0);
+}
+
+TEST_F(SessionTest, MalformedRequestsGet400AndTheConnectionCloses) {
+  auto out = serve("GET / HTTP/1.1\r\nHost x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 400"), std::string::npos);
+  EXPECT_NE(out.find("bad_request"), std::string::npos);
+  EXPECT_EQ(handled, 0);
+}
+
+TEST_F(SessionTest, AHandlerExceptionIsA500WithoutItsDetail) {
+  auto out = serve("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 500"), std::string::npos);
+  EXPECT_NE(out.find("internal_error"), std::string::npos);
+  EXPECT_EQ(out.find("secret detail"), std::string::npos);
+}
+
+TEST_F(SessionTest, HeadGetsTheHeadOfGetWithoutTheBody) {
+  auto out = serve("HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto length = std::string("/a for 127.0.0.1 body=").size();
+  EXPECT_NE(out.find("Content-Length: " + std::to_string(length)), std::string::npos) << out;
+  EXPECT_EQ(out.find("/a for"), std::string::npos);
+}
+
+TEST_F(SessionTest, ADrainThatStartsDuringARequestClosesTheConnectionAfterItsAnswer) {
+  handler = [this](Request&, const Peer&) -> asio::awaitable<Response> {
+    draining = true;  // SIGTERM arrives while this request is being handled
+    co_return Response{beast_http::status::ok, 11};
+  };
+  auto out = serve("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  EXPECT_EQ(count(out, "HTTP/1.1 200"), 1);
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+}
+
+TEST_F(SessionTest, StaticFilesAreAnsweredBeforeTheHandler) {
+  static constexpr StaticFile files[] = {
+      {"/", "text/html; charset=utf-8", "<!doctype html>", "", "\"e1\"", false}};
+  StaticFilesOptions so;
+  so.on_error = options.on_error;
+  options.static_files = std::make_shared<StaticFiles>(files, so);
+  auto out = serve("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /api HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("<!doctype html>"), std::string::npos);
+  EXPECT_NE(out.find("/api for"), std::string::npos);
+  EXPECT_EQ(handled, 1);
+}
+
+}  // namespace
+}  // namespace cachelab::http
