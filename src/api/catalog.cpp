@@ -24,14 +24,11 @@ awaitable<Response> search(const Api& api, RequestContext& ctx) {
   Stopwatch total;
   auto q = search_query(ctx.url);
   if (!q) co_return error_response(q.error());
-  auto limit = int_param(ctx.url, "limit", 10, 1, max_page_limit);
-  if (!limit) co_return error_response(limit.error());
-  auto offset = int_param(ctx.url, "offset", 0, 0, max_offset);
-  if (!offset) co_return error_response(offset.error());
+  auto page = page_params(ctx.url);
+  if (!page) co_return error_response(page.error());
   auto mode = cache_mode(ctx.url);
   if (!mode) co_return error_response(mode.error());
-  auto answer =
-      co_await api.services.catalog->search(std::move(*q), static_cast<int>(*limit), *offset, *mode);
+  auto answer = co_await api.services.catalog->search(std::move(*q), page->limit, page->offset, *mode);
   co_return rendered(answer, total);
 }
 

@@ -102,6 +102,14 @@ Result<std::string> search_query(boost::urls::url_view url) {
   return out;
 }
 
+Result<Page> page_params(boost::urls::url_view url) {
+  auto limit = int_param(url, "limit", 10, 1, max_page_limit);
+  if (!limit) return limit.error();
+  auto offset = int_param(url, "offset", 0, 0, max_offset);
+  if (!offset) return offset.error();
+  return Page{static_cast<int>(*limit), *offset};
+}
+
 Result<service::CacheMode> cache_mode(boost::urls::url_view url) {
   auto raw = query_param(url, "cache");
   if (!raw) return service::CacheMode::use;

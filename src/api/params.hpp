@@ -32,6 +32,13 @@ Result<std::int64_t> parse_id(std::string_view text);
 Result<std::int64_t> int_param(boost::urls::url_view url, std::string_view name, std::int64_t fallback,
                                std::int64_t min, std::int64_t max);
 
+// ?limit=1..100 (default 10) &offset=0..10⁹ (default 0), for every paginated endpoint.
+struct Page {
+  int limit = 10;
+  std::int64_t offset = 0;
+};
+Result<Page> page_params(boost::urls::url_view url);
+
 // ?cache=bypass → bypass; absent → use; any other value → invalid_cache.
 Result<service::CacheMode> cache_mode(boost::urls::url_view url);
 

@@ -26,13 +26,11 @@ awaitable<Response> get_product(const Api& api, RequestContext& ctx) {
 
 awaitable<Response> list_products(const Api& api, RequestContext& ctx) {
   Stopwatch total;
-  auto limit = int_param(ctx.url, "limit", 10, 1, max_page_limit);
-  if (!limit) co_return error_response(limit.error());
-  auto offset = int_param(ctx.url, "offset", 0, 0, max_offset);
-  if (!offset) co_return error_response(offset.error());
+  auto page = page_params(ctx.url);
+  if (!page) co_return error_response(page.error());
   auto mode = cache_mode(ctx.url);
   if (!mode) co_return error_response(mode.error());
-  auto answer = co_await api.services.catalog->products(static_cast<int>(*limit), *offset, *mode);
+  auto answer = co_await api.services.catalog->products(page->limit, page->offset, *mode);
   co_return rendered(answer, total);
 }
 

@@ -33,6 +33,19 @@ TEST(Params, IntParamUsesFallbackAndChecksRange) {
   }
 }
 
+TEST(Params, PageParametersHaveDefaultsAndLimits) {
+  auto page = page_params(url("/p"));
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->limit, 10);
+  EXPECT_EQ(page->offset, 0);
+  auto last = page_params(url("/p?limit=100&offset=1000000000"));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->limit, 100);
+  EXPECT_EQ(last->offset, max_offset);
+  EXPECT_EQ(page_params(url("/p?limit=101")).error().code, "invalid_limit");
+  EXPECT_EQ(page_params(url("/p?offset=-1")).error().code, "invalid_offset");
+}
+
 TEST(Params, CacheModeIsBypassOrAbsent) {
   EXPECT_EQ(*cache_mode(url("/p")), service::CacheMode::use);
   EXPECT_EQ(*cache_mode(url("/p?cache=bypass")), service::CacheMode::bypass);
