@@ -14,5 +14,7 @@ int run_explain(const config::ExplainConfig& c);
 int run_routes();
 // GET /health on the local server; exit status 0 when it answers 200 (the container health check).
 int run_healthcheck(const config::HealthcheckConfig& c);
+// Load against a server; exit status 0, 1 (error rate over --max-error-rate) or 2 (bad input, unreachable).
+int run_load(const config::LoadConfig& c);
 
 }  // namespace cachelab::app

@@ -30,15 +30,27 @@ int main(int argc, char** argv) {
       app.add_subcommand("healthcheck", "Exit 0 when the local server answers GET /health with 200");
   config::add_options(*healthcheck_cmd, healthcheck);
 
+  config::LoadConfig load;
+  auto* load_cmd = app.add_subcommand(
+      "load", "Send load to a server and report throughput, latency percentiles, errors and the hit ratio");
+  config::add_options(*load_cmd, load);
+
   auto* routes_cmd =
       app.add_subcommand("routes", "List the HTTP endpoints (method, path, summary), one per line");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; any other mistake on the command line exits 2, with CLI11's one-line message.
+    const int printed = app.exit(e);
+    return printed == 0 ? 0 : 2;
+  }
   if (routes_cmd->parsed()) return app::run_routes();
   if (healthcheck_cmd->parsed()) return app::run_healthcheck(healthcheck);
   if (explain_cmd->parsed()) return app::run_explain(explain);
   if (serve_cmd->parsed()) return app::run_serve(serve);
   if (seed_cmd->parsed()) return app::run_seed(seed);
   if (migrate_cmd->parsed()) return app::run_migrate(migrate);
+  if (load_cmd->parsed()) return app::run_load(load);
   return 2;
 }

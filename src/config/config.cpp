@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 
 namespace cachelab::config {
@@ -146,6 +147,53 @@ void add_options(CLI::App& app, HealthcheckConfig& c) {
                  "Give up after this long in all (connect, send, answer)")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+}
+
+void add_options(CLI::App& app, LoadConfig& c) {
+  app.add_option("--url", c.url, "The server: http://host[:port]")->capture_default_str();
+  app.add_option("--workload", c.workload,
+                 "A workload file (bench/workloads/*.json) or a built-in one: hot-product, zipf-0.99, "
+                 "uniform-large, read-write-90-10");
+  app.add_option("--target", c.target, "Or: one path to GET, e.g. /products/1");
+  app.add_option(
+      "--connections", c.connections,
+      "Keep-alive connections (closed loop: each waits for its answer before sending again; default 64. "
+      "Open loop: they share the --rate schedule; default 32)");
+  app.add_option(
+      "--rate", c.rate,
+      "Open loop: requests per second in all, at a constant schedule; every latency is measured from "
+      "the request's intended send time, so a stall is not hidden (coordinated omission corrected, as "
+      "wrk2 does). Without it: closed loop");
+  app.add_option("--duration", c.duration,
+                 "How long to measure: 10s, 500ms, 2m (default: the workload's, or 10s)");
+  app.add_option("--warmup", c.warmup,
+                 "Load first, unmeasured, this long (default: the workload's, or none)");
+  app.add_option("--threads", c.threads, "Load-generator threads (one event loop each)")
+      ->capture_default_str();
+  app.add_option("--json", c.json, "Also write the full report, histogram included, to this file");
+  app.add_option("--max-error-rate", c.max_error_rate,
+                 "Exit 1 when more than this fraction of requests failed")
+      ->capture_default_str();
+  app.add_option("--timeout", c.timeout, "One request's deadline")->capture_default_str();
+  app.add_option("--admin-token", c.admin_token, "Bearer token for a workload's writes")
+      ->envname("ADMIN_TOKEN");
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  double scale = 1000;  // seconds, unless a unit says otherwise
+  for (auto [unit, ms] : {std::pair{"ms", 1.0}, std::pair{"s", 1000.0}, std::pair{"m", 60'000.0}}) {
+    const std::string_view u(unit);
+    if (text.size() > u.size() && text.substr(text.size() - u.size()) == u) {
+      text.remove_suffix(u.size());
+      scale = ms;
+      break;
+    }
+  }
+  if (text.empty()) return std::nullopt;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || !(v >= 0) || v > 1e7) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(v * scale + 0.5));
 }
 
 std::string validate(const ServeConfig& c) {

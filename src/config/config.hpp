@@ -5,8 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cachelab::config {
@@ -71,12 +74,31 @@ struct HealthcheckConfig {
   int timeout_seconds = 3;
 };
 
+struct LoadConfig {
+  std::string url = "http://127.0.0.1:8000";
+  std::string workload;            // a file, or a built-in workload's name
+  std::string target;              // or one path to GET
+  std::optional<int> connections;  // default: 64 in a closed loop, 32 in an open loop
+  std::optional<double> rate;      // requests per second in all; none: closed loop
+  std::string duration;            // "10s", "500ms", "2m"; empty: the workload's, or 10 s
+  std::string warmup;              // empty: the workload's, or none
+  int threads = 1;
+  std::string json;  // write the full report here
+  double max_error_rate = 0.01;
+  std::string timeout = "10s";  // one request's deadline
+  std::string admin_token;      // for a workload's writes to a server that has ADMIN_TOKEN
+};
+
+// "10s", "250ms", "2m", "1.5s", or a plain number of seconds; nothing for anything else or a negative value.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
 // Registers the subcommand's flags, each with its environment variable, on `app`.
 void add_options(CLI::App& app, ServeConfig& c);
 void add_options(CLI::App& app, SeedConfig& c);
 void add_options(CLI::App& app, MigrateConfig& c);
 void add_options(CLI::App& app, ExplainConfig& c);
 void add_options(CLI::App& app, HealthcheckConfig& c);
+void add_options(CLI::App& app, LoadConfig& c);
 
 // Returns an empty string when the configuration is usable, else what is wrong.
 std::string validate(const ServeConfig& c);

@@ -187,6 +187,27 @@ std::optional<std::string> redis(const std::vector<std::string>& argv) {
   return out;
 }
 
+int redis_pid() {
+  auto info = redis({"INFO", "server"});
+  if (!info) return -1;
+  auto at = info->find("process_id:");
+  return at == std::string::npos ? -1 : std::stoi(info->substr(at + 11));
+}
+
+CommandResult run_cachelab(const std::vector<std::string>& args) {
+  std::string cmd = env("CACHELAB_BIN");
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  CommandResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 std::vector<std::vector<std::string>> sql(const std::string& query) {
   PGconn* c = PQconnectdb(database_url().c_str());
   if (PQstatus(c) != CONNECTION_OK) {

@@ -62,6 +62,16 @@ std::optional<std::string> redis(const std::vector<std::string>& argv);
 // Direct PostgreSQL access: rows of text.
 std::vector<std::vector<std::string>> sql(const std::string& query);
 
+// The test Redis server's process id (for SIGSTOP/SIGCONT), from INFO.
+int redis_pid();
+
+// Runs `cachelab <args>` to completion; its exit status and everything it printed (stdout and stderr).
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run_cachelab(const std::vector<std::string>& args);
+
 // Retries `check` every 100 ms until it returns true or `timeout` passes.
 template <class F>
 bool eventually(F check, std::chrono::milliseconds timeout) {

@@ -54,3 +54,19 @@ TEST(Config, HelpNamesEveryEnvironmentVariable) {
 
 }  // namespace
 }  // namespace cachelab::config
+
+namespace cachelab::config {
+namespace {
+
+TEST(Duration, UnitsAndPlainSeconds) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(parse_duration("10s"), milliseconds(10'000));
+  EXPECT_EQ(parse_duration("250ms"), milliseconds(250));
+  EXPECT_EQ(parse_duration("2m"), milliseconds(120'000));
+  EXPECT_EQ(parse_duration("1.5s"), milliseconds(1'500));
+  EXPECT_EQ(parse_duration("7"), milliseconds(7'000));
+  for (const char* bad : {"", "s", "ten", "-1s", "5h", "1e99"}) EXPECT_FALSE(parse_duration(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace cachelab::config
