@@ -21,6 +21,7 @@ void write_app_counters(JsonWriter& w, const service::CounterSnapshot& a) {
   w.begin_object()
       .field("hits", a.hits)
       .field("misses", a.misses)
+      .field("collapsed", a.collapsed)
       .key("hit_rate")
       .number(a.hit_rate(), 4)
       .field("db_queries", a.db_queries)

@@ -106,7 +106,8 @@ asio::awaitable<Result<Answer>> CacheAside::read_through(std::string key, Lifeti
     auto r = co_await serve_hit(*seen, lookup_ms, life, load);
     co_return r;
   }
-  counters_->miss();
+  // From here the read is counted as a miss where it loads, or as collapsed where another request's load
+  // serves it.
   if (auto it = flights_.find(seen->key); it != flights_.end()) {
     auto r = co_await join_flight(it->second, *seen, life, load, not_found);
     co_return r;
@@ -146,10 +147,16 @@ asio::awaitable<Result<Answer>> CacheAside::join_flight(std::shared_ptr<Flight> 
   co_await waiter->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   if (flight->result) {
     auto shared = *flight->result;
-    if (shared) shared->collapsed = true;
+    if (shared) {
+      shared->collapsed = true;
+      counters_->collapsed();
+    } else {
+      counters_->miss();  // the load it joined failed
+    }
     co_return shared;
   }
   // The leader took too long: go to the database ourselves.
+  counters_->miss();
   auto fallback = co_await load_and_store(seen, life, load, not_found);
   co_return fallback;
 }
@@ -191,15 +198,21 @@ asio::awaitable<Result<Answer>> CacheAside::load_once(const cache::Lookup& seen,
   auto leased = co_await store_->acquire_lease(lease_key, token, policy_.lease_ttl);
   if (!leased) {
     counters_->redis_error();
+    counters_->miss();
     auto r = co_await load_and_store(seen, life, load, not_found);
     co_return r;
   }
   if (*leased) {
+    counters_->miss();
     auto r = co_await load_and_store(seen, life, load, not_found);
     if (auto released = co_await store_->release_lease(lease_key, token); !released) counters_->redis_error();
     co_return r;
   }
-  if (auto theirs = co_await wait_for_lease_holder(seen)) co_return std::move(*theirs);
+  if (auto theirs = co_await wait_for_lease_holder(seen)) {
+    counters_->collapsed();
+    co_return std::move(*theirs);
+  }
+  counters_->miss();
   auto r = co_await load_and_store(seen, life, load, not_found);
   co_return r;
 }

@@ -1,6 +1,9 @@
 // service/counters: the app's own cache statistics, shared by every I/O thread (relaxed atomics).
-// Owns hits, misses, database queries and Redis errors as this process saw them. Never touches Redis:
-// these are the numbers to trust, because Redis's keyspace counters also count our own bookkeeping.
+// Owns hits, misses, collapsed reads, database queries and Redis errors as this process saw them. Never
+// touches Redis: these are the numbers to trust, because Redis's keyspace counters also count our own
+// bookkeeping. A read is exactly one of: a hit (served from Redis), a miss (this request loaded it from
+// PostgreSQL), or collapsed (served by another request's load: single-flight or the lease). Bypassed reads
+// are none of them.
 #pragma once
 
 #include <atomic>
@@ -11,19 +14,21 @@ namespace cachelab::service {
 struct CounterSnapshot {
   std::int64_t hits = 0;
   std::int64_t misses = 0;
+  std::int64_t collapsed = 0;  // answered by another request's load, not a query of their own
   std::int64_t db_queries = 0;
   std::int64_t redis_errors = 0;
   std::int64_t stampede_suppressed = 0;    // callers that waited for another caller's load in this process
   std::int64_t lease_waits = 0;            // callers that waited for another process's (or thread's) load
   std::int64_t invalidations = 0;          // writes whose cache invalidation went through
   std::int64_t invalidations_pending = 0;  // invalidations waiting for Redis to come back
-  double hit_rate() const;                 // hits / (hits + misses), 0 when there were none
+  double hit_rate() const;                 // hits / (hits + misses); collapsed reads are apart; 0 when none
 };
 
 class Counters {
  public:
   void hit() { hits_.fetch_add(1, std::memory_order_relaxed); }
   void miss() { misses_.fetch_add(1, std::memory_order_relaxed); }
+  void collapsed() { collapsed_.fetch_add(1, std::memory_order_relaxed); }
   void db_query() { db_queries_.fetch_add(1, std::memory_order_relaxed); }
   void redis_error() { redis_errors_.fetch_add(1, std::memory_order_relaxed); }
   void stampede_suppressed() { suppressed_.fetch_add(1, std::memory_order_relaxed); }
@@ -34,8 +39,8 @@ class Counters {
   void reset();
 
  private:
-  std::atomic<std::int64_t> hits_{0}, misses_{0}, db_queries_{0}, redis_errors_{0}, suppressed_{0},
-      lease_waits_{0}, invalidations_{0}, pending_{0};
+  std::atomic<std::int64_t> hits_{0}, misses_{0}, collapsed_{0}, db_queries_{0}, redis_errors_{0},
+      suppressed_{0}, lease_waits_{0}, invalidations_{0}, pending_{0};
 };
 
 }  // namespace cachelab::service

@@ -12,6 +12,7 @@ function render(s) {
   const total = app.hits + app.misses;
   setText($('stat-hit-rate'), total ? `${(app.hit_rate * 100).toFixed(1)}%` : 'no reads yet');
   setText($('stat-hits'), `${fmtInt(app.hits)} / ${fmtInt(app.misses)}`);
+  setText($('stat-collapsed'), fmtInt(app.collapsed));
   const r = s.redis;
   if (r) {
     const max = r.maxmemory > 0 ? fmtBytes(r.maxmemory) : 'no limit';

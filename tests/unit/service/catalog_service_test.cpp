@@ -156,6 +156,10 @@ TEST_F(CacheAsidePolicy, ConcurrentMissesOnOneKeyQueryTheDatabaseOnce) {
   EXPECT_EQ(db->queries, 1);
   EXPECT_EQ(collapsed, 49);
   EXPECT_EQ(counters->snapshot().stampede_suppressed, 49);
+  // One miss (the load), 49 collapsed: the hit rate is not dragged down by requests that never queried.
+  EXPECT_EQ(counters->snapshot().misses, 1);
+  EXPECT_EQ(counters->snapshot().collapsed, 49);
+  EXPECT_EQ(counters->snapshot().hits, 0);
   EXPECT_TRUE(store->leases.empty());  // released after the load
 }
 
@@ -167,6 +171,8 @@ TEST_F(CacheAsidePolicy, AWaiterOnAnotherProcesssLeaseTakesItsValue) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->source, Source::cache);
   EXPECT_TRUE(a->collapsed);
+  EXPECT_EQ(counters->snapshot().collapsed, 1);
+  EXPECT_EQ(counters->snapshot().misses, 0);
   EXPECT_EQ(db->queries, 0);
   EXPECT_EQ(counters->snapshot().lease_waits, 1);
 }
