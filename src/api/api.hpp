@@ -16,6 +16,9 @@ namespace cachelab::service {
 class AdminService;
 class CatalogService;
 }  // namespace cachelab::service
+namespace cachelab::lab {
+class Lab;
+}  // namespace cachelab::lab
 
 namespace cachelab::api {
 
@@ -27,10 +30,11 @@ struct ApiOptions {
   int db_delay_ms = 0;  // the simulated database latency, shown by /api/stats so nobody mistakes it for cost
 };
 
-// The services one I/O thread's handlers call.
+// The services one I/O thread's handlers call (the lab is one for the whole process; it locks inside).
 struct Services {
   std::shared_ptr<service::CatalogService> catalog;
   std::shared_ptr<service::AdminService> admin;
+  std::shared_ptr<lab::Lab> lab;
 };
 
 // Who may call an endpoint: anyone, or only an admin (api/access: the bearer token, or loopback without one).

@@ -36,6 +36,8 @@ Response error_response(const Error& e) {
                             e.message);
     case ErrorKind::not_found:
       return error_response(http::status::not_found, "not_found", e.message);
+    case ErrorKind::conflict:
+      return error_response(http::status::conflict, e.code.empty() ? "conflict" : e.code, e.message);
     case ErrorKind::unavailable:
       spdlog::warn("event=backend_unavailable backend={} detail=\"{}\"", backend, e.message);
       return error_response(http::status::service_unavailable, fmt::format("{}_unavailable", backend),

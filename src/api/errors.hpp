@@ -22,7 +22,8 @@ Response json_response(http::status status, std::string body);
 // message at the top level, where clients written for FastAPI (the seeds' pages) read it.
 Response error_response(http::status status, std::string_view code, std::string_view message);
 
-// Maps any failure: bad input → 400 with its code; not found → 404; a backend unavailable or too slow → 503
+// Maps any failure: bad input → 400 with its code; not found → 404; a conflict with the current state → 409
+// with its code; a backend unavailable or too slow → 503
 // `database_unavailable`, `cache_timeout`, … (the backend named by the error itself); anything else → 500.
 Response error_response(const Error& e);
 

@@ -45,6 +45,13 @@ boost::asio::awaitable<Response> clear_cache(const Api&, RequestContext&);
 boost::asio::awaitable<Response> demo_stampede(const Api&, RequestContext&);
 boost::asio::awaitable<Response> demo_stale_read(const Api&, RequestContext&);
 
+// api/lab.cpp — the load lab: its workloads and experiments, runs started and stopped, and live events (SSE).
+boost::asio::awaitable<Response> lab_overview(const Api&, RequestContext&);
+boost::asio::awaitable<Response> lab_start_run(const Api&, RequestContext&);
+boost::asio::awaitable<Response> lab_start_experiment(const Api&, RequestContext&);
+boost::asio::awaitable<Response> lab_stop(const Api&, RequestContext&);
+boost::asio::awaitable<Response> lab_events(const Api&, RequestContext&);
+
 // api/health.cpp — liveness, readiness and the endpoint list.
 boost::asio::awaitable<Response> health(const Api&, RequestContext&);
 boost::asio::awaitable<Response> ready(const Api&, RequestContext&);

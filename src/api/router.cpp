@@ -35,13 +35,15 @@ bool match_pattern(std::string_view pattern, const std::vector<std::string>& seg
   return true;
 }
 
-boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller caller) const {
-  auto res = co_await route(request, caller);
+boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller caller,
+                                                  BodyStream* stream) const {
+  auto res = co_await route(request, caller, stream);
   cors_.decorate(res, request[http::field::origin]);
   co_return res;
 }
 
-boost::asio::awaitable<Response> Router::route(const Request& request, const Caller& caller) const {
+boost::asio::awaitable<Response> Router::route(const Request& request, const Caller& caller,
+                                               BodyStream* stream) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
     co_return error_response(http::status::bad_request, "invalid_target",
@@ -53,7 +55,7 @@ boost::asio::awaitable<Response> Router::route(const Request& request, const Cal
 
   std::string allow;
   for (const auto& route : routes_) {
-    RequestContext ctx{request, caller, *target, {}};
+    RequestContext ctx{request, caller, *target, {}, stream};
     if (!match_pattern(route.pattern, segments, &ctx.path_params)) continue;
     if (route.method == request.method()) co_return co_await route.handler(ctx);
     if (!allow.empty()) allow += ", ";

@@ -26,11 +26,19 @@ struct Caller {
   bool loopback = false;
 };
 
+// A body written over time (server-sent events), the same type as http::BodyStream: a handler that fills
+// RequestContext::stream gets, after its head went out, a `send` that writes one chunk and says whether the
+// client is still there.
+using Send = std::function<boost::asio::awaitable<bool>(std::string)>;
+using BodyStream = std::function<boost::asio::awaitable<void>(Send)>;
+
 struct RequestContext {
   const Request& request;
   const Caller& caller;
   boost::urls::url_view url;
   std::vector<std::pair<std::string, std::string>> path_params;
+  BodyStream* stream =
+      nullptr;  // where a streaming handler puts its body; null when the transport cannot stream
 
   std::string_view path_param(std::string_view name) const;
 };
@@ -47,14 +55,15 @@ struct Route {
 class Router {
  public:
   void add(http::verb method, std::string pattern, std::string summary, Handler handler);
-  boost::asio::awaitable<Response> dispatch(const Request& request,
-                                            Caller caller = {"127.0.0.1", true}) const;
+  boost::asio::awaitable<Response> dispatch(const Request& request, Caller caller = {"127.0.0.1", true},
+                                            BodyStream* stream = nullptr) const;
   const std::vector<Route>& routes() const { return routes_; }
   void set_cors(CorsPolicy cors) { cors_ = std::move(cors); }
   const CorsPolicy& cors() const { return cors_; }
 
  private:
-  boost::asio::awaitable<Response> route(const Request& request, const Caller& caller) const;
+  boost::asio::awaitable<Response> route(const Request& request, const Caller& caller,
+                                         BodyStream* stream) const;
   std::vector<Route> routes_;
   CorsPolicy cors_;
 };

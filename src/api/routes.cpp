@@ -82,6 +82,24 @@ const std::array table = {
          "Query inspector: the SQL behind ?endpoint= and its EXPLAIN (ANALYZE, BUFFERS), fixed queries only; "
          "no ?endpoint= lists them"},
         explain},
+    // The load lab: the load generator run by the server against itself, watched live.
+    Endpoint{{verb::get, "/api/lab", open,
+              "Load lab: its workloads, experiments, whether a job runs, and past results"},
+             lab_overview},
+    Endpoint{
+        {verb::post, "/api/lab/runs", admin,
+         "Start a load run: {workload, duration_seconds, connections? | rate?}; 409 while one runs (admin)"},
+        lab_start_run},
+    Endpoint{{verb::post, "/api/lab/experiments/{name}", admin,
+              "Start an experiment (maxmemory, eviction-policy, ttl): {seconds_per_run?}; 409 while one runs "
+              "(admin)"},
+             lab_start_experiment},
+    Endpoint{{verb::post, "/api/lab/stop", admin,
+              "Stop the lab's run or experiment; settings are put back (admin)"},
+             lab_stop},
+    Endpoint{{verb::get, "/api/lab/events", open,
+              "Server-sent events of the job under way: a point each second, each run's result, then done"},
+             lab_events},
     // Demonstrations of the policy, run inside the server.
     Endpoint{
         {verb::post, "/api/demo/stampede", admin,

@@ -6,10 +6,10 @@
 #include "loadgen/builtin.hpp"
 #include "loadgen/report.hpp"
 #include "loadgen/runner.hpp"
+#include "loadgen/server.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
-#include <boost/json/parse.hpp>
 
 #include <fstream>
 
@@ -21,22 +21,6 @@ using namespace std::chrono_literals;
 int bad_input(std::string_view what) {
   fmt::print(stderr, "cachelab load: {}\n", what);
   return 2;
-}
-
-// A number at `path` (e.g. {"app", "db_queries"}) in the JSON answer to GET `target`, when there is one.
-std::optional<std::int64_t> number_from(const loadgen::Target& t, std::string_view target,
-                                        std::initializer_list<std::string_view> path) {
-  auto answer = http::probe(t.host, t.port, target, 3s);
-  if (!answer || answer->status != 200) return std::nullopt;
-  boost::system::error_code ec;
-  auto doc = boost::json::parse(answer->body, ec);
-  const boost::json::value* v = ec ? nullptr : &doc;
-  for (auto key : path) {
-    if (v == nullptr || !v->is_object()) return std::nullopt;
-    v = v->as_object().if_contains(key);
-  }
-  if (v == nullptr || !v->is_int64()) return std::nullopt;
-  return v->as_int64();
 }
 
 // The options the run needs, or what is wrong with the command line.
@@ -97,7 +81,7 @@ int run_load(const config::LoadConfig& c) {
     return bad_input(fmt::format("cannot reach {}: {}", c.url, probe.error()));
   }
   if (o.workload && o.workload->keys.key_space == 0) {
-    auto total = number_from(o.target, "/products?limit=1", {"total"});
+    auto total = loadgen::catalog_size(o.target);
     if (!total || *total < 1) {
       return bad_input(
           fmt::format("workload '{}' draws keys from the catalog, but {}/products?limit=1 did not say "
@@ -117,11 +101,11 @@ int run_load(const config::LoadConfig& c) {
         if (tty) fmt::print(stderr, "\r{}\x1b[K", loadgen::progress_line(p));
       },
       [&] {
-        queries_before = number_from(o.target, "/api/stats", {"app", "db_queries"});
+        queries_before = loadgen::json_number(o.target, "/api/stats", {"app", "db_queries"});
       });
   auto report = run->wait();
   if (tty) fmt::print(stderr, "\r\x1b[K");
-  const auto queries_after = number_from(o.target, "/api/stats", {"app", "db_queries"});
+  const auto queries_after = loadgen::json_number(o.target, "/api/stats", {"app", "db_queries"});
 
   loadgen::RunDescription d{c.url, o.workload ? o.workload->name : "GET " + o.path, &o, std::nullopt};
   if (queries_before && queries_after && *queries_after >= *queries_before && report.seconds > 0) {

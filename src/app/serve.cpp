@@ -13,6 +13,7 @@
 #include "db/postgres.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
+#include "lab/lab.hpp"
 #include "service/admin_service.hpp"
 #include "service/catalog_service.hpp"
 #include "web/dashboard.hpp"
@@ -27,7 +28,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -49,6 +52,7 @@ class IoContext : public asio::io_context {
 struct Worker {
   std::unique_ptr<IoContext> context;
   std::shared_ptr<cache::RedisConnection> redis;
+  std::shared_ptr<service::AdminService> admin;
   std::shared_ptr<api::Router> router;
 };
 
@@ -60,6 +64,8 @@ struct Shared {
   api::ApiOptions api;
   int pool_per_thread;
   std::shared_ptr<service::Counters> counters = std::make_shared<service::Counters>();
+  std::shared_ptr<service::Overrides> overrides = std::make_shared<service::Overrides>();
+  std::shared_ptr<lab::Lab> lab;
 };
 
 // The flags' values that must be right before anything starts; a problem is printed and ends the run.
@@ -110,14 +116,63 @@ Worker make_worker(const Shared& shared) {
                                    .pool_size = shared.pool_per_thread,
                                    .timeout = milliseconds(c.db_timeout_ms),
                                    .read_delay = milliseconds(c.db_delay_ms)});
-  api::Services services{
-      .catalog =
-          std::make_shared<service::CatalogService>(ex, store, pg.catalog, shared.counters, shared.policy),
-      .admin = std::make_shared<service::AdminService>(cache::make_redis_inspector(w.redis), store,
-                                                       pg.inspector, shared.counters, shared.policy)};
+  w.admin = std::make_shared<service::AdminService>(cache::make_redis_inspector(w.redis), store, pg.inspector,
+                                                    shared.counters, shared.policy);
+  api::Services services{.catalog = std::make_shared<service::CatalogService>(
+                             ex, store, pg.catalog, shared.counters, shared.policy, shared.overrides),
+                         .admin = w.admin,
+                         .lab = shared.lab};
   w.router = std::make_shared<api::Router>();
   api::add_routes(*w.router, std::move(services), shared.api);
   return w;
+}
+
+// Runs `make()`'s coroutine on `ex` (an I/O thread) for a caller on another thread, waiting at most 2 s.
+// `make` owns what the coroutine needs, so a late completion touches nothing the caller has let go.
+template <class Make>
+auto on_io(asio::any_io_executor ex, Make make) -> std::optional<typename decltype(make())::value_type> {
+  auto done = asio::co_spawn(ex, std::move(make), asio::use_future);
+  if (done.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
+  return done.get();
+}
+
+// What the load lab may ask of the server: figures, Redis settings, the TTL override and a flush, each
+// through worker 0's services on its own event loop.
+lab::Hooks lab_hooks(const Worker& first, const Shared& shared) {
+  const auto ex = first.context->get_executor();
+  const auto admin = first.admin;
+  const auto late = [] { return make_error(ErrorKind::timeout, "the server did not answer the lab in 2 s"); };
+  lab::Hooks h;
+  h.figures = [=, counters = shared.counters] {
+    lab::Hooks::Figures f;
+    f.db_queries = counters->snapshot().db_queries;
+    auto stats = on_io(ex, [admin]() { return admin->cache_stats(false); });
+    if (stats && stats->redis) {
+      f.used_memory = stats->redis->used_memory;
+      f.evicted_keys = stats->redis->evicted_keys;
+    }
+    return f;
+  };
+  h.redis_setting = [=](const std::string& name) -> Result<std::string> {
+    auto r = on_io(ex, [admin, name]() -> asio::awaitable<Result<std::string>> {
+      co_return co_await admin->redis_setting(name);
+    });
+    return r ? *r : late();
+  };
+  h.change_redis_setting = [=](const std::string& name, const std::string& value) -> Result<void> {
+    auto r = on_io(ex, [admin, name, value]() -> asio::awaitable<Result<void>> {
+      co_return co_await admin->change_redis_setting(name, value);
+    });
+    return r ? *r : Result<void>(late());
+  };
+  h.override_ttl = [overrides = shared.overrides](std::chrono::milliseconds ttl) {
+    overrides->ttl_ms = ttl.count();
+  };
+  h.flush = [=]() -> Result<std::int64_t> {
+    auto r = on_io(ex, [admin]() { return admin->clear_cache(); });
+    return r ? *r : late();
+  };
+  return h;
 }
 
 http::ServerOptions server_options(const config::ServeConfig& c) {
@@ -137,12 +192,13 @@ http::ServerOptions server_options(const config::ServeConfig& c) {
   return o;
 }
 
-// Waits until every connection has closed or the grace period is over, then stops the event loops.
-asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& workers,
+// Waits until every connection has closed and the lab has put back what it changed, or the grace period is
+// over, then stops the event loops.
+asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& workers, const lab::Lab& lab,
                                    std::chrono::seconds grace) {
   asio::steady_timer tick(co_await asio::this_coro::executor);
   const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((server.open_connections() > 0 || lab.busy()) && std::chrono::steady_clock::now() < deadline) {
     tick.expires_after(milliseconds(20));
     co_await tick.async_wait(asio::use_awaitable);
   }
@@ -155,15 +211,16 @@ asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& wo
 
 // Runs every worker's event loop (the first on this thread) until the drain after a signal stops them.
 void run_until_stopped(const config::ServeConfig& c, http::Server& server, std::vector<Worker>& workers,
-                       std::atomic<bool>& draining) {
+                       lab::Lab& lab, std::atomic<bool>& draining) {
   asio::io_context& main = *workers[0].context;
   asio::signal_set signals(main, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("event=shutdown signal={} grace_s={}", sig, c.shutdown_grace_seconds);
     draining.store(true);
+    lab.stop();  // its run ends and it puts Redis settings back while the event loops still run
     server.drain();
-    asio::co_spawn(main, finish_drain(server, workers, std::chrono::seconds(c.shutdown_grace_seconds)),
+    asio::co_spawn(main, finish_drain(server, workers, lab, std::chrono::seconds(c.shutdown_grace_seconds)),
                    asio::detached);
   });
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -205,16 +262,18 @@ int run_serve(const config::ServeConfig& c) {
                               .draining = draining,
                               .cors = api::CorsPolicy(c.cors_allow_origins),
                               .db_delay_ms = c.db_delay_ms},
-                      .pool_per_thread = std::max(1, (c.db_pool_size + threads - 1) / threads)};
+                      .pool_per_thread = std::max(1, (c.db_pool_size + threads - 1) / threads),
+                      .lab = std::make_shared<lab::Lab>(loadgen::Target{}, lab::Hooks{}, c.admin_token)};
   std::vector<Worker> workers;
   std::vector<asio::io_context*> contexts;
   std::vector<http::Handler> handlers;
   for (int i = 0; i < threads; ++i) {
     auto& w = workers.emplace_back(make_worker(shared));
     contexts.push_back(w.context.get());
-    handlers.push_back([router = w.router](http::Request& req, const http::Peer& peer) {
-      return router->dispatch(req, api::Caller{peer.address, peer.loopback});
-    });
+    handlers.push_back(
+        [router = w.router](http::Request& req, const http::Peer& peer, http::BodyStream& stream) {
+          return router->dispatch(req, api::Caller{peer.address, peer.loopback}, &stream);
+        });
   }
 
   auto server = std::make_unique<http::Server>(contexts, std::move(handlers), server_options(c));
@@ -225,6 +284,10 @@ int run_serve(const config::ServeConfig& c) {
     spdlog::error("event=listen_failed host={} port={} error=\"{}\"", c.host, c.port, e.what());
     return 1;
   }
+  // The lab loads this server through its public port; on a wildcard address, through loopback.
+  const bool wildcard = c.host == "0.0.0.0" || c.host == "::";
+  shared.lab->aim(loadgen::Target{wildcard ? (c.host == "::" ? "::1" : "127.0.0.1") : c.host, port});
+  shared.lab->set_hooks(lab_hooks(workers[0], shared));
   server->start();
   for (auto& w : workers) asio::post(*w.context, [redis = w.redis] { redis->start(); });
   spdlog::info("event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={}", c.host, port,
@@ -232,8 +295,9 @@ int run_serve(const config::ServeConfig& c) {
   fmt::print("listening on {}:{}\n", c.host, port);  // tests and scripts wait for this exact line on stdout
   std::fflush(stdout);
 
-  run_until_stopped(c, *server, workers, *draining);
+  run_until_stopped(c, *server, workers, *shared.lab, *draining);
 
+  shared.lab->shutdown();  // joined before the services its hooks use go away
   server->close();
   server.reset();
   for (auto& w : workers) {

@@ -42,6 +42,9 @@ class Inspector {
   virtual boost::asio::awaitable<Result<std::optional<model::KeyValue>>> read(std::string_view key) = 0;
   // UNLINK one exact key; true when it existed.
   virtual boost::asio::awaitable<Result<bool>> erase(std::string_view key) = 0;
+  // CONFIG GET / CONFIG SET of one parameter (the load lab's experiments: maxmemory, maxmemory-policy).
+  virtual boost::asio::awaitable<Result<std::string>> config_get(std::string_view name) = 0;
+  virtual boost::asio::awaitable<Result<void>> config_set(std::string_view name, std::string_view value) = 0;
   // Whether the connection to Redis is up right now (no round trip).
   virtual bool connected() const = 0;
 };

@@ -118,6 +118,24 @@ class RedisInspector final : public Inspector {
     co_return (*r)[0].integer == 1;
   }
 
+  boost::asio::awaitable<Result<std::string>> config_get(std::string_view name) override {
+    const RedisCommand cmd[] = {{"CONFIG", "GET", name}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    auto& reply = (*r)[0];
+    if (reply.type != RedisReply::Type::array || reply.elements.size() != 2)
+      co_return unexpected_reply(reply);
+    co_return std::move(reply.elements[1].str);
+  }
+
+  boost::asio::awaitable<Result<void>> config_set(std::string_view name, std::string_view value) override {
+    const RedisCommand cmd[] = {{"CONFIG", "SET", name, value}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    if ((*r)[0].type != RedisReply::Type::status) co_return unexpected_reply((*r)[0]);
+    co_return Result<void>{};
+  }
+
   bool connected() const override { return conn_->connected(); }
 
  private:

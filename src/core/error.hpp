@@ -14,6 +14,7 @@ namespace cachelab {
 enum class ErrorKind {
   invalid_argument,  // the caller's input is wrong
   not_found,         // the thing asked for does not exist
+  conflict,          // the request cannot be done in the current state (a load run is already under way)
   unavailable,       // a backend is down or refusing
   timeout,           // a backend did not answer before the deadline
   internal,          // a bug or an unexpected backend answer

@@ -32,7 +32,13 @@ struct Peer {
   std::string address;
   bool loopback = false;
 };
-using Handler = std::function<asio::awaitable<Response>(Request&, const Peer&)>;
+// A body written over time, such as server-sent events. A handler that wants one fills the BodyStream it is
+// given; after the head goes out (chunked), the stream is awaited with `send`, which writes one chunk and
+// returns false once the client is gone or the server is draining. The body ends when the stream returns, and
+// the connection closes after it.
+using Send = std::function<asio::awaitable<bool>(std::string)>;
+using BodyStream = std::function<asio::awaitable<void>(Send)>;
+using Handler = std::function<asio::awaitable<Response>(Request&, const Peer&, BodyStream&)>;
 using ErrorResponder =
     std::function<Response(beast_http::status, std::string_view code, std::string_view message)>;
 

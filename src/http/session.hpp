@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -65,6 +66,31 @@ inline std::optional<Response> read_failure(const ServerOptions& o, const boost:
   return transport_error(o, beast_http::status::bad_request, "bad_request", "malformed HTTP request");
 }
 
+// The head with Transfer-Encoding: chunked, then every chunk the body stream sends, then the last chunk.
+template <class Stream>
+asio::awaitable<void> write_streamed(Stream& stream, Response& res, BodyStream& body, const SessionEnv& env) {
+  beast_http::response<beast_http::empty_body> head{std::move(res.base())};
+  head.chunked(true);
+  head.keep_alive(false);
+  boost::system::error_code ec;
+  beast_http::response_serializer<beast_http::empty_body> serializer{head};
+  arm(stream, env.options.write_timeout);
+  co_await beast_http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  Send send = [&](std::string data) -> asio::awaitable<bool> {
+    if (ec || env.draining.load(std::memory_order_relaxed)) co_return false;
+    arm(stream, env.options.write_timeout);
+    co_await asio::async_write(stream, beast_http::make_chunk(asio::buffer(data)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  };
+  co_await body(send);
+  if (ec) co_return;
+  arm(stream, env.options.write_timeout);
+  co_await asio::async_write(stream, beast_http::make_chunk_last(),
+                             asio::redirect_error(asio::use_awaitable, ec));
+}
+
 }  // namespace detail
 
 // `stream` and `peer` belong to the caller, which awaits the session to its end.
@@ -104,11 +130,12 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     Request req = parser.release();
     const auto started = std::chrono::steady_clock::now();
     Response res;
+    BodyStream body_stream;
     try {
       if (auto file = o.static_files ? o.static_files->serve(req) : std::nullopt) {
         res = std::move(*file);
       } else {
-        res = co_await env.handler(req, peer);
+        res = co_await env.handler(req, peer, body_stream);
       }
     } catch (const std::exception& e) {
       spdlog::error("event=handler_exception what=\"{}\"", e.what());
@@ -127,6 +154,10 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
           "event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),
           req.target(), res.result_int(), res.body().size(),
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    }
+    if (body_stream && req.method() != beast_http::verb::head) {
+      co_await detail::write_streamed(stream, res, body_stream, env);
+      break;
     }
     detail::arm(stream, o.write_timeout);
     co_await beast_http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));

@@ -54,12 +54,13 @@ AdminService::AdminService(std::shared_ptr<cache::Inspector> cache, std::shared_
       counters_(std::move(counters)),
       policy_(policy) {}
 
-asio::awaitable<CacheStats> AdminService::cache_stats() {
+asio::awaitable<CacheStats> AdminService::cache_stats(bool count_keys) {
   CacheStats stats;
   stats.app = counters_->snapshot();
   auto info = co_await cache_->info();
   if (!info) co_return stats;  // Redis down: the app's counters still answer
-  auto keys = co_await cache_->count(cache::keys::namespace_pattern());
+  Result<std::int64_t> keys = std::int64_t{0};
+  if (count_keys) keys = co_await cache_->count(cache::keys::namespace_pattern());
   RedisStats r;
   r.keyspace_hits = info_int(*info, "keyspace_hits");
   r.keyspace_misses = info_int(*info, "keyspace_misses");
@@ -134,6 +135,17 @@ asio::awaitable<Result<std::string>> AdminService::expire_product(std::int64_t i
   auto erased = co_await cache_->erase(key);
   if (!erased) co_return erased.error();
   co_return key;
+}
+
+asio::awaitable<Result<std::string>> AdminService::redis_setting(std::string_view name) {
+  auto v = co_await cache_->config_get(name);
+  co_return v;
+}
+
+asio::awaitable<Result<void>> AdminService::change_redis_setting(std::string_view name,
+                                                                 std::string_view value) {
+  auto r = co_await cache_->config_set(name, value);
+  co_return r;
 }
 
 asio::awaitable<Readiness> AdminService::readiness() {

@@ -60,8 +60,9 @@ class AdminService {
   AdminService(std::shared_ptr<cache::Inspector> cache, std::shared_ptr<cache::Store> store,
                std::shared_ptr<db::Inspector> db, std::shared_ptr<Counters> counters, const Policy& policy);
 
-  // The app's counters always; Redis's figures when it answers.
-  boost::asio::awaitable<CacheStats> cache_stats();
+  // The app's counters always; Redis's figures when it answers (our key count too, a SCAN walk, unless
+  // `count_keys` is false).
+  boost::asio::awaitable<CacheStats> cache_stats(bool count_keys = true);
   // Six equal buckets up to the longest TTL plus its jitter, then "longer or no expiry".
   boost::asio::awaitable<Result<TtlHistogram>> ttl_histogram();
   // Deletes our namespace (SCAN + UNLINK), retires loads in flight, resets the app's counters; returns how
@@ -80,6 +81,9 @@ class AdminService {
   // returns the key.
   boost::asio::awaitable<Result<std::string>> expire_product(std::int64_t id);
   boost::asio::awaitable<Readiness> readiness();
+  // A Redis setting, read or changed (the load lab's experiments; they restore what they change).
+  boost::asio::awaitable<Result<std::string>> redis_setting(std::string_view name);
+  boost::asio::awaitable<Result<void>> change_redis_setting(std::string_view name, std::string_view value);
 
   const Policy& policy() const { return policy_; }
   const std::shared_ptr<Counters>& counters() const { return counters_; }

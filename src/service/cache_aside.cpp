@@ -43,11 +43,13 @@ Answer from_cache(cache::CachedValue&& cached, double redis_ms) {
 }  // namespace
 
 CacheAside::CacheAside(asio::any_io_executor ex, std::shared_ptr<cache::Store> store,
-                       std::shared_ptr<Counters> counters, const Policy& policy)
+                       std::shared_ptr<Counters> counters, const Policy& policy,
+                       std::shared_ptr<const Overrides> overrides)
     : ex_(ex),
       store_(std::move(store)),
       counters_(std::move(counters)),
       policy_(policy),
+      overrides_(std::move(overrides)),
       rng_(std::random_device{}()) {
   token_prefix_ = fmt::format("{:016x}{:016x}-", rng_(), rng_());
 }
@@ -62,6 +64,10 @@ std::chrono::milliseconds CacheAside::jittered(std::chrono::milliseconds ttl) {
 }
 
 CacheAside::Lifetime CacheAside::lifetime(std::chrono::milliseconds ttl, std::string_view endpoint) const {
+  if (overrides_) {
+    if (const auto ms = overrides_->ttl_ms.load(std::memory_order_relaxed); ms > 0)
+      ttl = std::chrono::milliseconds(ms);
+  }
   if (policy_.swr.count() > 0 && policy_.swr_endpoints.contains(std::string(endpoint)))
     return {ttl, policy_.swr};
   return {ttl};

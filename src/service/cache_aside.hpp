@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "service/answer.hpp"
 #include "service/counters.hpp"
+#include "service/overrides.hpp"
 #include "service/policy.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -50,10 +51,12 @@ class CacheAside {
   enum class NotFound { answer, cache };
 
   CacheAside(boost::asio::any_io_executor ex, std::shared_ptr<cache::Store> store,
-             std::shared_ptr<Counters> counters, const Policy& policy);
+             std::shared_ptr<Counters> counters, const Policy& policy,
+             std::shared_ptr<const Overrides> overrides = nullptr);
   ~CacheAside();
 
-  // The lifetime of an endpoint's entries under the policy (`endpoint` as in Policy::swr_endpoints).
+  // The lifetime of an endpoint's entries under the policy (`endpoint` as in Policy::swr_endpoints), or the
+  // override's TTL while one is set.
   Lifetime lifetime(std::chrono::milliseconds ttl, std::string_view endpoint) const;
 
   // Cache-aside for one key (see the .cpp for each step).
@@ -94,6 +97,7 @@ class CacheAside {
   std::shared_ptr<cache::Store> store_;
   std::shared_ptr<Counters> counters_;
   Policy policy_;
+  std::shared_ptr<const Overrides> overrides_;
   std::mt19937_64 rng_;
   std::string token_prefix_;  // unique per instance; lease tokens are token_prefix_ + a counter
   std::uint64_t next_token_ = 0;

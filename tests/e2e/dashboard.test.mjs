@@ -204,15 +204,37 @@ test('keyboard: arrow keys move between tabs and the focused tab opens its view'
   assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-lookup');
   assert.equal(await page.locator('#panel-lookup').isVisible(), true);
   await page.keyboard.press('End');
-  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-writes');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-lab');
   await page.keyboard.press('Tab');  // out of the tab list, into the view
   assert.notEqual(await page.evaluate(() => document.activeElement.getAttribute('role')), 'tab');
+});
+
+test('the load lab follows a run live, refuses a second start in words, stops, and plots the distribution', async () => {
+  await tab('lab');
+  await page.locator('#lab-workload option[value="hot-product"]').waitFor({ state: 'attached' });
+  const started = await api('/api/lab/runs', { method: 'POST',
+    body: JSON.stringify({ workload: 'hot-product', duration_seconds: 60, connections: 4 }) });
+  assert.equal(started.status, 202);
+  await page.click('#lab-start');  // this page did not start it: the server refuses, in words
+  await page.locator('#lab-error', { hasText: 'Not started' }).waitFor();
+  assert.match(await text('#lab-error'), /a run is already under way.*\(409 lab_busy\)/);
+  // The page follows the run under way: a point a second.
+  await page.waitForFunction(() => Number(document.getElementById('lab-chart-rps').dataset.points) >= 3, null,
+    { timeout: 20000 });
+  assert.match(await text('#lab-live-title'), /Live: hot-product/);
+  await page.click('#lab-stop');
+  await page.locator('#lab-percentiles[data-ready=true]').waitFor({ timeout: 15000 });
+  await page.locator('#lab-status', { hasText: 'Done' }).waitFor();
+  assert.match(await text('#lab-percentiles-note'), /^hot-product: p50 \d+\.\d{3} ms · p99 .* max \d+\.\d{3} ms$/);
+  const row = await page.locator('#lab-results tbody tr').last().allInnerTexts();
+  assert.match(row[0], /^hot-product\s+[\d,]+\s+\d+\.\d{3}/);
+  assert.equal((await api('/api/lab')).body.state.running, false);
 });
 
 test('at 390 px wide nothing overflows sideways', async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
   try {
-    for (const view of ['speed', 'lookup', 'catalog', 'keys', 'queries', 'writes']) {
+    for (const view of ['speed', 'lookup', 'catalog', 'keys', 'queries', 'writes', 'lab']) {
       await phone.goto(`${server.url}/#${view}`);
       await phone.locator(`#tab-${view}[aria-selected=true]`).waitFor();
       await phone.waitForTimeout(300);
@@ -231,7 +253,7 @@ test('no accessibility violations in any view (axe-core: WCAG 2.1 A/AA and best 
     const a11y = await context.newPage();
     await a11y.goto(`${server.url}/`);
     await a11y.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
-    for (const view of ['speed', 'lookup', 'catalog', 'keys', 'queries', 'writes']) {
+    for (const view of ['speed', 'lookup', 'catalog', 'keys', 'queries', 'writes', 'lab']) {
       await a11y.click(`#tab-${view}`);
       if (view === 'speed') await a11y.click('#run-single');
       if (view === 'lookup') await a11y.click('#lookup-form [data-id="1"]');

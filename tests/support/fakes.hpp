@@ -113,7 +113,18 @@ class FakeRedis : public FakeStore, public cache::Inspector {
   asio::awaitable<Result<bool>> erase(std::string_view key) override {
     co_return data.erase(std::string(key)) == 1;
   }
+  asio::awaitable<Result<std::string>> config_get(std::string_view name) override {
+    if (down) co_return unavailable();
+    co_return config[std::string(name)];
+  }
+  asio::awaitable<Result<void>> config_set(std::string_view name, std::string_view value) override {
+    if (down) co_return unavailable();
+    config[std::string(name)] = std::string(value);
+    co_return Result<void>{};
+  }
   bool connected() const override { return !down; }
+  std::map<std::string, std::string> config = {{"maxmemory", "67108864"},
+                                               {"maxmemory-policy", "allkeys-lru"}};
 };
 
 // A catalog of products 1..100, each "Kettle" at 19.90 unless a write changed its price.

@@ -3,6 +3,7 @@
 import './style.css';
 import { getAdminToken, setAdminToken } from './api.js';
 import { initKeys, showKeys } from './browser.js';
+import { initLab, showLab } from './lab.js';
 import { initCatalog, showCatalog } from './catalog.js';
 import { initCompare } from './compare.js';
 import { $ } from './dom.js';
@@ -23,8 +24,10 @@ initCatalog();
 initKeys();
 initQueries();
 initWrites();
+initLab();
 whenShown('panel-catalog', showCatalog);
 whenShown('panel-keys', showKeys, { everyTime: true });
 whenShown('panel-queries', showQueries);
 whenShown('panel-writes', showWrites);
+whenShown('panel-lab', showLab, { everyTime: true });
 initTabs();

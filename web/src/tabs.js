@@ -39,7 +39,7 @@ export function initTabs() {
     const tab = document.getElementById(`tab-${location.hash.slice(1)}`);
     return tabs.includes(tab) ? tab : null;
   };
-  // A link or the address bar can open a view: #speed, #lookup, #catalog, #keys, #queries, #writes.
+  // A link or the address bar can open a view: #speed, #lookup, #catalog, #keys, #queries, #writes, #lab.
   window.addEventListener('hashchange', () => {
     const tab = fromHash();
     if (tab) select(tab, false);

@@ -30,7 +30,7 @@ struct SessionTest : ::testing::Test {
   }();
   std::atomic<bool> draining{false};
   int handled = 0;
-  Handler handler = [this](Request& req, const Peer& peer) -> asio::awaitable<Response> {
+  Handler handler = [this](Request& req, const Peer& peer, BodyStream&) -> asio::awaitable<Response> {
     ++handled;
     if (req.target() == "/throw") throw std::runtime_error("secret detail");
     Response res{beast_http::status::ok, 11};
@@ -113,13 +113,53 @@ TEST_F(SessionTest, HeadGetsTheHeadOfGetWithoutTheBody) {
 }
 
 TEST_F(SessionTest, ADrainThatStartsDuringARequestClosesTheConnectionAfterItsAnswer) {
-  handler = [this](Request&, const Peer&) -> asio::awaitable<Response> {
+  handler = [this](Request&, const Peer&, BodyStream&) -> asio::awaitable<Response> {
     draining = true;  // SIGTERM arrives while this request is being handled
     co_return Response{beast_http::status::ok, 11};
   };
   auto out = serve("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n", false);
   EXPECT_EQ(count(out, "HTTP/1.1 200"), 1);
   EXPECT_NE(out.find("Connection: close"), std::string::npos);
+}
+
+TEST_F(SessionTest, AStreamedBodyGoesOutInChunksUntilTheStreamEndsThenTheConnectionCloses) {
+  handler = [](Request&, const Peer&, BodyStream& body) -> asio::awaitable<Response> {
+    body = [](Send send) -> asio::awaitable<void> {
+      for (const char* event : {"data: one\n\n", "data: two\n\n"}) {
+        std::string e = event;
+        if (!co_await send(std::move(e))) co_return;
+      }
+    };
+    Response head{beast_http::status::ok, 11};
+    head.set(beast_http::field::content_type, "text/event-stream");
+    co_return head;
+  };
+  auto out = serve("GET /events HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n", false);
+  EXPECT_NE(out.find("Transfer-Encoding: chunked"), std::string::npos) << out;
+  EXPECT_NE(out.find("text/event-stream"), std::string::npos);
+  const auto one = out.find("data: one"), two = out.find("data: two");
+  ASSERT_NE(one, std::string::npos);
+  ASSERT_NE(two, std::string::npos);
+  EXPECT_LT(one, two);
+  EXPECT_NE(out.find("\r\n0\r\n\r\n"), std::string::npos) << "the last chunk ends the body";
+  EXPECT_EQ(count(out, "HTTP/1.1 200"), 1) << "the connection closes after a stream";
+}
+
+TEST_F(SessionTest, AStreamStopsSendingWhenTheServerDrains) {
+  int sent = 0;
+  handler = [&](Request&, const Peer&, BodyStream& body) -> asio::awaitable<Response> {
+    body = [&](Send send) -> asio::awaitable<void> {
+      for (int i = 0; i < 100; ++i) {
+        if (i == 3) draining = true;
+        std::string e = "data: x\n\n";
+        if (!co_await send(std::move(e))) co_return;
+        ++sent;
+      }
+    };
+    co_return Response{beast_http::status::ok, 11};
+  };
+  serve("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(sent, 3);
 }
 
 TEST_F(SessionTest, StaticFilesAreAnsweredBeforeTheHandler) {
