@@ -1,54 +1,54 @@
 #!/usr/bin/env bash
-# make bench: starts the private backends and a release cachelab, then runs wrk against each endpoint in
-# one sitting and prints req/s, p50, p99 and each endpoint's throughput as a ratio to GET /health.
-#
-# Then the catalog analytics endpoints, cache hit vs ?cache=bypass, at scale 1 and scale 100 (a second
-# database, cachelab_s100, seeded once with `cachelab seed --scale 100`).
+# make bench: in one sitting, against the private backends and a release cachelab, all measured with the project's
+# own load generator (`cachelab load`, closed loop):
+#  1. the agreement check: `cachelab load` against wrk on /health and on a hit (bench/agreement.sh);
+#  2. /health, the dashboard page, a cache hit and the database path, with each one's ratio to /health;
+#  3. the catalog analytics endpoints, cache hit vs ?cache=bypass, at scale 1 and scale 100 (a second database,
+#     cachelab_s100, seeded once with `cachelab seed --scale 100`).
 #
 # Environment: BENCH_SECONDS (10 per endpoint), BENCH_CATALOG_SECONDS (5), BENCH_CONNECTIONS (64),
-#              BENCH_THREADS (2), BENCH_PORT (8100), BENCH_SCALES ("1 100")
+#              BENCH_THREADS (2), BENCH_PORT (8100), BENCH_SCALES ("1 100"), BENCH_AGREEMENT (1; 0 skips it)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/build/release/src/cachelab
+source "$(dirname "$0")/lib.sh"
 SECONDS_EACH=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-8100}
 URL=http://127.0.0.1:$PORT
+TMP=$(mktemp -d)
+trap 'stop_server; rm -rf "$TMP"' EXIT
+
+if [[ ${BENCH_AGREEMENT:-1} != 0 ]]; then
+  bash "$ROOT/bench/agreement.sh" || echo "bench: the agreement check missed a target (see above)"
+  echo
+fi
 
 bash "$ROOT/scripts/backends.sh" start >/dev/null
 export DATABASE_URL=${DATABASE_URL:-postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
 "$BIN" seed --log-level warn
 
-LOG=$(mktemp)
-"$BIN" serve --port "$PORT" --log-level warn >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.05; done
-curl -sf -X DELETE "$URL/cache/clear" >/dev/null
-curl -sf "$URL/products/1" >/dev/null   # warm the key: the hit path is what we measure
-
-# wrk prints latencies as 812.00us / 1.20ms / 1.01s: normalise to milliseconds.
-to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
-
 declare -A RPS P50 P99
-run() {
-  local name=$1 path=$2 out
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${3:-$SECONDS_EACH}s" --timeout 30s --latency "$URL$path")
-  RPS[$name]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
-  P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-  P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-  if grep -q "Non-2xx" <<<"$out"; then echo "warning: $path returned non-2xx answers" >&2; fi
+run() {  # name path [seconds]
+  load "$URL" "$2" "${3:-$SECONDS_EACH}" "$CONNS" "$THREADS" "$TMP/$1.json"
+  RPS[$1]=$(json_get "$TMP/$1.json" requests_per_second | awk '{ printf "%.0f", $1 }')
+  P50[$1]=$(json_get "$TMP/$1.json" latency_ms.p50)
+  P99[$1]=$(json_get "$TMP/$1.json" latency_ms.p99)
+  local errors
+  errors=$(json_get "$TMP/$1.json" error_rate)
+  awk -v e="$errors" 'BEGIN { exit !(e > 0) }' && echo "warning: $2 had an error rate of $errors" >&2
+  return 0
 }
 
+start_server "$PORT"
+curl -sf -X DELETE "$URL/cache/clear" >/dev/null
+curl -sf "$URL/products/1" >/dev/null  # warm the key: the hit path is what we measure
 run health /health
-run page /   # the dashboard's HTML, from memory (http/static_files)
+run page /  # the dashboard's HTML, from memory (http/static_files)
 run hit /products/1
 run bypass "/products/1?cache=bypass"
 
-echo
-echo "cachelab bench: wrk -t$THREADS -c$CONNS -d${SECONDS_EACH}s, $(nproc) cores, release build, one sitting"
+echo "cachelab bench: cachelab load, closed loop, $THREADS threads, $CONNS connections, ${SECONDS_EACH}s each, $(nproc) cores, release build, one sitting"
 printf "%-34s %10s %9s %9s %12s\n" endpoint "req/s" "p50 ms" "p99 ms" "vs /health"
 for row in "health|GET /health" "page|GET / (dashboard page, 14 KB)" "hit|GET /products/1 (cache hit)" \
   "bypass|GET /products/1?cache=bypass (db)"; do
@@ -58,12 +58,12 @@ for row in "health|GET /health" "page|GET / (dashboard page, 14 KB)" "hit|GET /p
 done
 echo
 awk -v h="${RPS[hit]}" -v d="${RPS[bypass]}" 'BEGIN { printf "cache hit vs database path: %.2fx the throughput\n", h / d }'
+stop_server
 
 # --- catalog analytics: cache hit vs database, per scale -------------------------------------------------
 CATALOG_SECONDS=${BENCH_CATALOG_SECONDS:-5}
-kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true
 echo
-echo "catalog endpoints: wrk -t$THREADS -c$CONNS -d${CATALOG_SECONDS}s each, hit = warmed key, db = ?cache=bypass"
+echo "catalog endpoints: cachelab load, $THREADS threads, $CONNS connections, ${CATALOG_SECONDS}s each, hit = warmed key, db = ?cache=bypass"
 printf "%-6s %-30s %10s %9s %9s %10s %9s %9s %9s\n" scale endpoint "hit req/s" "p50 ms" "p99 ms" "db req/s" \
   "p50 ms" "p99 ms" "hit/db"
 for scale in ${BENCH_SCALES:-1 100}; do
@@ -76,9 +76,7 @@ for scale in ${BENCH_SCALES:-1 100}; do
   "$BIN" seed --log-level warn --scale "$scale" --database-url "$DB_URL" 2>/dev/null
   # A long query deadline: at scale 100 the database path queues far behind its 4 connections, and the
   # point here is to measure it, not to shed load.
-  "$BIN" serve --port "$PORT" --log-level warn --database-url "$DB_URL" --db-timeout-ms 60000 >"$LOG" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.05; done
+  start_server "$PORT" --database-url "$DB_URL" --db-timeout-ms 60000
   curl -sf -X POST "$URL/api/flush-cache" >/dev/null
   for row in "categories|/api/categories" "search|/api/products?q=coffee" "top-products|/api/top-products"; do
     key=${row%%|*}; path=${row#*|}
@@ -90,6 +88,6 @@ for scale in ${BENCH_SCALES:-1 100}; do
     printf "%-6s %-30s %10s %9s %9s %10s %9s %9s %8sx\n" "$scale" "GET $path" "${RPS[$key-hit]}" "${P50[$key-hit]}" \
       "${P99[$key-hit]}" "${RPS[$key-db]}" "${P50[$key-db]}" "${P99[$key-db]}" "$ratio"
   done
-  kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true
+  stop_server
 done
 exit 0
