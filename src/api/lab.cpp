@@ -55,6 +55,7 @@ void write_result(JsonWriter& w, const lab::RunResult& r, bool with_report) {
       .field("job", static_cast<std::int64_t>(r.job))
       .field("label", r.label)
       .field("workload", r.workload);
+  w.field("key_space", r.key_space);
   w.key("rps").number(r.rps, 1).key("p50_ms").number(r.p50_ms, 3).key("p99_ms").number(r.p99_ms, 3);
   w.key("p999_ms").number(r.p999_ms, 3).key("max_ms").number(r.max_ms, 3);
   write_optional(w, "hit_ratio", r.hit_ratio, 4);

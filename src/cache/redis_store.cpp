@@ -98,7 +98,12 @@ class RedisStore final : public Store {
     const RedisCommand cmd[] = {{"SET", lease_key, token, "NX", "PX", px}};
     auto r = co_await conn_->exec(cmd);
     if (!r) co_return r.error();
-    co_return (*r)[0].type == RedisReply::Type::status;  // OK when set; nil when someone holds it
+    const auto& reply = (*r)[0];
+    if (reply.type == RedisReply::Type::status) co_return true;  // OK: ours
+    if (reply.type == RedisReply::Type::nil) co_return false;    // someone else holds it
+    // An error reply (OOM under noeviction or a full maxmemory, READONLY on a replica, …) is a Redis failure,
+    // not a lease held elsewhere: waiting for a value no one is loading would cost the whole lease.
+    co_return unexpected_reply(reply);
   }
 
   boost::asio::awaitable<Result<void>> release_lease(std::string_view lease_key,

@@ -51,7 +51,7 @@ class Store {
   // Returns the new generation.
   virtual boost::asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& keys) = 0;
   // A short lease (SET NX PX) so that, across processes, one caller loads a cold key while others wait.
-  // True when we hold it now, false when someone else does.
+  // True when we hold it now, false when someone else does; an error reply (OOM, READONLY) is an error.
   virtual boost::asio::awaitable<Result<bool>> acquire_lease(std::string_view lease_key,
                                                              std::string_view token,
                                                              std::chrono::milliseconds ttl) = 0;

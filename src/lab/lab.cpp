@@ -195,10 +195,15 @@ Result<void> Lab::start_run(const RunRequest& request) {
 Result<void> Lab::start_experiment(std::string_view name, std::chrono::seconds per_run) {
   if (per_run < 1s || per_run > 120s)
     return invalid("invalid_duration", "seconds_per_run must be from 1 to 120");
-  const auto step = [this, per_run](Job& job, const std::string& label, const std::string& workload) {
+  // One run of an experiment: empty the cache first (so runs start alike), then change the setting (`set`),
+  // then run. In that order: lowering maxmemory below what the cache holds would make Redis refuse the
+  // flush's generation bump (a write) with OOM.
+  const auto step = [this, per_run](Job& job, const std::string& label, const std::string& workload,
+                                    const std::function<void()>& set) {
     auto w = builtin(workload);
     if (!w) throw std::runtime_error(w.error().message);
     if (auto flushed = hooks_.flush(); !flushed) throw std::runtime_error(flushed.error().message);
+    set();
     run_once(job, label, *w, RunRequest{workload, per_run});
   };
   const auto must = [](Result<void> r) {
@@ -210,8 +215,8 @@ Result<void> Lab::start_experiment(std::string_view name, std::chrono::seconds p
       for (const char* workload : {"uniform-large", "zipf-0.99"}) {
         for (int mb : {2, 8, 32, 64}) {
           if (job.stopping) return;
-          must(restore.change("maxmemory", std::to_string(mb * 1024 * 1024)));
-          step(job, fmt::format("{}, maxmemory {} MB", workload, mb), workload);
+          step(job, fmt::format("{}, maxmemory {} MB", workload, mb), workload,
+               [&] { must(restore.change("maxmemory", std::to_string(mb * 1024 * 1024))); });
         }
       }
     });
@@ -219,11 +224,12 @@ Result<void> Lab::start_experiment(std::string_view name, std::chrono::seconds p
   if (name == "eviction-policy") {
     return launch(std::string(name), [this, step, must](Job& job) {
       Restore restore(hooks_);
-      must(restore.change("maxmemory", std::to_string(4 * 1024 * 1024)));
       for (const char* policy : {"allkeys-lru", "allkeys-lfu"}) {
         if (job.stopping) return;
-        must(restore.change("maxmemory-policy", policy));
-        step(job, fmt::format("zipf-0.99, {} at 4 MB", policy), "zipf-0.99");
+        step(job, fmt::format("zipf-0.99, {} at 4 MB", policy), "zipf-0.99", [&] {
+          must(restore.change("maxmemory", std::to_string(4 * 1024 * 1024)));
+          must(restore.change("maxmemory-policy", policy));
+        });
       }
     });
   }
@@ -232,8 +238,8 @@ Result<void> Lab::start_experiment(std::string_view name, std::chrono::seconds p
       Restore restore(hooks_);
       for (int seconds : {5, 60}) {
         if (job.stopping) return;
-        restore.ttl(std::chrono::seconds(seconds));
-        step(job, fmt::format("zipf-0.99, TTL {} s", seconds), "zipf-0.99");
+        step(job, fmt::format("zipf-0.99, TTL {} s", seconds), "zipf-0.99",
+             [&] { restore.ttl(std::chrono::seconds(seconds)); });
       }
     });
   }
@@ -245,7 +251,13 @@ RunResult Lab::run_once(Job& job, const std::string& label, const loadgen::Workl
   loadgen::LoadOptions o;
   o.target = self_;
   o.workload = w;
-  o.key_space = w.keys.key_space > 0 ? w.keys.key_space : loadgen::catalog_size(self_).value_or(500);
+  if (w.keys.key_space > 0) {
+    o.key_space = w.keys.key_space;
+  } else if (auto n = loadgen::catalog_size(self_); n && *n > 0) {
+    o.key_space = *n;
+  } else {
+    throw std::runtime_error("could not read the catalog's size from /products?limit=1 for " + w.name);
+  }
   o.rate = request.rate.value_or(0);
   o.connections = request.connections.value_or(o.rate > 0 ? 16 : 32);
   o.threads = 1;  // the server's own I/O threads need the cores more
@@ -294,6 +306,7 @@ RunResult Lab::run_once(Job& job, const std::string& label, const loadgen::Workl
   r.job = job.id;
   r.label = label;
   r.workload = w.name;
+  r.key_space = o.key_space;
   r.rps = report.requests_per_second();
   r.p50_ms = ms(report.latency.percentile(50));
   r.p99_ms = ms(report.latency.percentile(99));

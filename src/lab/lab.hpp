@@ -58,6 +58,7 @@ struct RunResult {
   std::uint64_t job = 0;
   std::string label;  // "zipf-0.99", or the experiment's step: "uniform-large, maxmemory 8 MB"
   std::string workload;
+  std::int64_t key_space = 0;  // how many keys the workload drew from
   double rps = 0, p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
   std::optional<double> hit_ratio;
   double db_qps = 0;

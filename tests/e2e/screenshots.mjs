@@ -57,6 +57,15 @@ try {
   await page.locator('#stale-result .verdict').waitFor();
   await shot(page, 'writes-and-demos', true);
 
+  // The load lab: a 6-second zipf-0.99 run, watched live, with its distribution and the results table.
+  await page.setViewportSize({ width: 1280, height: 1100 });
+  await page.click('#tab-lab');
+  await page.locator('#lab-workload option[value="zipf-0.99"]').waitFor({ state: 'attached' });
+  await page.fill('#lab-duration', '6');
+  await page.click('#lab-start');
+  await page.locator('#lab-status', { hasText: 'Done' }).waitFor({ timeout: 30000 });
+  await shot(page, 'load-lab', true);
+
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await phone.goto(`${server.url}/#lookup`);
   await phone.click('#lookup-form [data-id="1"]');

@@ -251,6 +251,25 @@ TEST_F(ServerTest, SlowRedisTimesOutToTheDatabaseAndTheBreakerOpens) {
       eventually([&] { return http(server.port(), "GET", "/products/9").header("x-cache") == "HIT"; }, 10s));
 }
 
+// Redis full and refusing writes (maxmemory reached under noeviction): the lease's SET NX gets an OOM error
+// reply. That is a Redis failure, so a miss goes to PostgreSQL at once; it must not wait out a lease nobody
+// holds.
+TEST_F(ServerTest, ARedisErrorReplyOnTheLeaseSendsTheMissToTheDatabaseAtOnce) {
+  ServerProcess server;
+  ASSERT_EQ(redis({"CONFIG", "SET", "maxmemory-policy", "noeviction"}), "OK");
+  ASSERT_EQ(redis({"CONFIG", "SET", "maxmemory", "1"}),
+            "OK");  // below what Redis already uses: every write is OOM
+  const auto started = std::chrono::steady_clock::now();
+  auto r = http(server.port(), "GET", "/products/77");
+  const auto took = std::chrono::steady_clock::now() - started;
+  redis({"CONFIG", "SET", "maxmemory", "64mb"});
+  redis({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-cache"), "MISS");
+  EXPECT_LT(took, std::chrono::milliseconds(1000)) << "waited for a lease nobody holds";
+  EXPECT_GE(http(server.port(), "GET", "/api/stats").json().at("app").at("redis_errors").as_int64(), 1);
+}
+
 TEST_F(ServerTest, PostgresDownIs503AndRecovers) {
   ServerProcess server({"--db-timeout-ms", "2000"});
   ASSERT_EQ(http(server.port(), "GET", "/products/8?cache=bypass").status, 200);
