@@ -6,11 +6,12 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps node-deps build build-debug demo test image-test bench screenshots stop clean format
+.PHONY: help deps node-deps build build-debug demo demo-check test image-test bench screenshots stop clean format
 
 help:
 	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
 	@echo "make test   install, build with sanitizers, run every test (unit + integration)"
+	@echo "make demo-check  run make demo in the background and check it serves the dashboard, then stop it"
 	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
 	@echo "make screenshots  the dashboard's views into docs/screenshots/ (headless Chromium)"
@@ -40,6 +41,10 @@ demo: build
 
 test: build-debug
 	ctest --preset debug
+
+# `make demo` in the background, checked from outside: the dashboard and a product (MISS, then HIT), then stopped.
+demo-check:
+	@bash tests/scripts/demo_check.sh
 
 image-test:
 	@mkdir -p build
