@@ -1,6 +1,7 @@
 #include "api/access.hpp"
 
 #include <fmt/format.h>
+#include <boost/beast/core/string.hpp>
 
 #include <algorithm>
 
@@ -26,8 +27,13 @@ std::optional<Response> deny_unless_admin(const RequestContext& ctx, const ApiOp
                                       std::string_view(origin)));
   }
   if (!options.admin_token.empty()) {
-    const auto given = ctx.request[http::field::authorization];
-    if (constant_time_equal(given, "Bearer " + options.admin_token)) return std::nullopt;
+    // "Bearer <token>": the scheme is case-insensitive (RFC 9110 §11.1), the token is compared in constant
+    // time.
+    const std::string_view given = ctx.request[http::field::authorization];
+    const auto space = given.find(' ');
+    const bool bearer =
+        space != std::string_view::npos && boost::beast::iequals(given.substr(0, space), "Bearer");
+    if (bearer && constant_time_equal(given.substr(space + 1), options.admin_token)) return std::nullopt;
     auto res = error_response(http::status::unauthorized, "unauthorized",
                               "this endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'");
     res.set(http::field::www_authenticate, "Bearer realm=\"cachelab\"");

@@ -53,13 +53,17 @@ boost::asio::awaitable<Response> Router::route(const Request& request, const Cal
   for (auto s : target->segments()) segments.push_back(s);
   if (segments.size() == 1 && segments[0].empty()) segments.clear();  // "/"
 
+  // HEAD is GET without the body (RFC 9110 §9.3.2) for every GET route: the GET handler answers, and the
+  // transport sends only the head.
+  const auto method = request.method() == http::verb::head ? http::verb::get : request.method();
   std::string allow;
   for (const auto& route : routes_) {
     RequestContext ctx{request, caller, *target, {}, stream};
     if (!match_pattern(route.pattern, segments, &ctx.path_params)) continue;
-    if (route.method == request.method()) co_return co_await route.handler(ctx);
+    if (route.method == method) co_return co_await route.handler(ctx);
     if (!allow.empty()) allow += ", ";
     allow += std::string(http::to_string(route.method));
+    if (route.method == http::verb::get) allow += ", HEAD";
   }
   if (!allow.empty() && request.method() == http::verb::options) {
     // What this path accepts; for a browser's CORS preflight, also whether its page may send it (api/cors).

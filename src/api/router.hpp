@@ -1,5 +1,6 @@
 // api/router: the endpoint table (method + path pattern → handler) and dispatch.
-// Owns routing only: telling 404 (no such path) from 405 (path exists, method does not, with Allow), and
+// Owns routing only: telling 404 (no such path) from 405 (path exists, method does not, with Allow), HEAD as
+// GET for every GET route, and
 // a malformed target from both (400); answering OPTIONS for every path from the table (204 with Allow, and
 // the CORS preflight when the origin may ask); adding the CORS headers to every answer (api/cors).
 // Never parses parameters or talks to the service.

@@ -30,7 +30,7 @@ int run_migrate(const config::MigrateConfig& c) {
   if (!init_logging(c.log_level)) return 2;
   auto ran = db::migrate(c.database_url);
   if (!ran) {
-    spdlog::error("event=migrate_failed detail=\"{}\"", ran.error().message);
+    spdlog::error("event=migrate_failed detail={}", log_quote(ran.error().message));
     return 1;
   }
   spdlog::info("event=migrated applied={}", *ran);
@@ -57,8 +57,8 @@ int run_explain(const config::ExplainConfig& c) {
     ctx.run();
   }
   if (!plans || !*plans) {
-    spdlog::error("event=explain_failed detail=\"{}\"",
-                  plans ? plans->error().message : "unexpected failure");
+    spdlog::error("event=explain_failed detail={}",
+                  log_quote(plans ? plans->error().message : "unexpected failure"));
     return 1;
   }
   for (const auto& p : **plans) {
@@ -76,7 +76,7 @@ int run_explain(const config::ExplainConfig& c) {
 int run_seed(const config::SeedConfig& c) {
   if (!init_logging(c.log_level)) return 2;
   if (auto ran = db::migrate(c.database_url); !ran) {
-    spdlog::error("event=migrate_failed detail=\"{}\"", ran.error().message);
+    spdlog::error("event=migrate_failed detail={}", log_quote(ran.error().message));
     return 1;
   }
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -92,7 +92,7 @@ int run_seed(const config::SeedConfig& c) {
   };
   auto counts = db::seed(c.database_url, c.scale, c.force, progress);
   if (!counts) {
-    spdlog::error("event=seed_failed detail=\"{}\"", counts.error().message);
+    spdlog::error("event=seed_failed detail={}", log_quote(counts.error().message));
     return 1;
   }
   spdlog::info("event=seeded scale={} categories={} products={} reviews={} already_loaded={}", c.scale,

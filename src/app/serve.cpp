@@ -97,7 +97,8 @@ void announce(const config::ServeConfig& c) {
         "event=admin_token note=\"writes, flushes and demos need Authorization: Bearer <ADMIN_TOKEN>\"");
   }
   if (!c.cors_allow_origins.empty()) {
-    spdlog::info("event=cors allow_origins=\"{}\"", fmt::join(c.cors_allow_origins, ","));
+    spdlog::info("event=cors allow_origins={}",
+                 log_quote(fmt::format("{}", fmt::join(c.cors_allow_origins, ","))));
   }
   if (c.db_delay_ms > 0) {
     spdlog::warn("event=simulated_db_delay ms={} note=\"added to every database read\"", c.db_delay_ms);
@@ -247,8 +248,8 @@ int run_serve(const config::ServeConfig& c) {
   if (c.migrate) {
     // Before any I/O thread exists, so blocking here holds up nothing but start-up.
     if (auto ran = db::migrate(c.database_url); !ran) {
-      spdlog::warn("event=migrate_skipped detail=\"{}\" note=\"serving anyway; /ready reports the database\"",
-                   ran.error().message);
+      spdlog::warn("event=migrate_skipped detail={} note=\"serving anyway; /ready reports the database\"",
+                   log_quote(ran.error().message));
     }
   }
   announce(c);
@@ -281,7 +282,7 @@ int run_serve(const config::ServeConfig& c) {
   try {
     port = server->listen();
   } catch (const std::exception& e) {
-    spdlog::error("event=listen_failed host={} port={} error=\"{}\"", c.host, c.port, e.what());
+    spdlog::error("event=listen_failed host={} port={} error={}", c.host, c.port, log_quote(e.what()));
     return 1;
   }
   // The lab loads this server through its public port; on a wildcard address, through loopback.

@@ -1,4 +1,5 @@
 #include "cache/redis_connection.hpp"
+#include "core/log.hpp"
 
 #include "core/deadline.hpp"
 
@@ -247,7 +248,7 @@ asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
 }
 
 void RedisConnection::drop_connection(const std::string& why) {
-  if (connected_) spdlog::warn("event=redis_disconnected reason=\"{}\"", why);
+  if (connected_) spdlog::warn("event=redis_disconnected reason={}", log_quote(why));
   ++generation_;
   connected_ = false;
   writing_ = false;

@@ -1,8 +1,10 @@
 #include "core/log.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <string>
 
 namespace cachelab {
@@ -17,6 +19,54 @@ bool setup_logging(std::string_view level) {
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
   return true;
+}
+
+std::string log_quote(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  out.push_back('"');
+  for (unsigned char c : value) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::optional<std::int64_t> LogLimiter::admit() {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  auto window = window_.load(std::memory_order_relaxed);
+  if (window != now && window_.compare_exchange_strong(window, now, std::memory_order_relaxed)) {
+    in_window_.store(0, std::memory_order_relaxed);
+  }
+  if (in_window_.fetch_add(1, std::memory_order_relaxed) < per_second_) {
+    return suppressed_.exchange(0, std::memory_order_relaxed);
+  }
+  suppressed_.fetch_add(1, std::memory_order_relaxed);
+  return std::nullopt;
 }
 
 }  // namespace cachelab

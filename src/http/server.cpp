@@ -1,4 +1,5 @@
 #include "http/server.hpp"
+#include "core/log.hpp"
 
 #include "http/session.hpp"
 
@@ -103,7 +104,7 @@ asio::awaitable<void> Server::accept_loop() {
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: log, back off briefly, keep serving existing connections.
-      spdlog::warn("event=accept_failed error=\"{}\"", ec.message());
+      spdlog::warn("event=accept_failed error={}", log_quote(ec.message()));
       asio::steady_timer pause(state->acceptor.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;

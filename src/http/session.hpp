@@ -6,6 +6,7 @@
 // the connection closes. A handler exception becomes a 500 without details.
 #pragma once
 
+#include "core/log.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 
@@ -14,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <list>
@@ -58,6 +60,14 @@ inline std::optional<Response> read_failure(const ServerOptions& o, const boost:
     return transport_error(o, beast_http::status::payload_too_large, "body_too_large",
                            "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes");
   }
+  if (ec == beast_http::error::bad_version) {
+    return transport_error(o, beast_http::status::http_version_not_supported, "http_version_not_supported",
+                           "this server speaks HTTP/1.0 and HTTP/1.1");
+  }
+  if (ec == beast_http::error::bad_transfer_encoding) {
+    return transport_error(o, beast_http::status::not_implemented, "unsupported_transfer_encoding",
+                           "the only transfer coding accepted is chunked");
+  }
   if (ec == beast_http::error::end_of_stream || ec == boost::asio::error::operation_aborted ||
       ec == beast::error::timeout || ec == boost::asio::error::connection_reset ||
       ec == boost::asio::error::eof) {
@@ -91,6 +101,45 @@ asio::awaitable<void> write_streamed(Stream& stream, Response& res, BodyStream& 
                              asio::redirect_error(asio::use_awaitable, ec));
 }
 
+// What RFC 9110/9112 ask of a request head beyond what the parser checks, or nothing when it is acceptable:
+// HTTP/1.1 needs Host (400); a transfer coding other than chunked is not implemented (501); an expectation
+// other than 100-continue cannot be met (417).
+inline std::optional<Response> refuse_head(const ServerOptions& o, const Request& head) {
+  if (head.version() >= 11 && head.find(beast_http::field::host) == head.end()) {
+    return transport_error(o, beast_http::status::bad_request, "missing_host",
+                           "an HTTP/1.1 request needs a Host header");
+  }
+  if (auto te = head[beast_http::field::transfer_encoding]; !te.empty() && !beast::iequals(te, "chunked")) {
+    return transport_error(o, beast_http::status::not_implemented, "unsupported_transfer_encoding",
+                           "the only transfer coding accepted is chunked");
+  }
+  if (auto expect = head[beast_http::field::expect];
+      !expect.empty() && !beast::iequals(expect, "100-continue")) {
+    return transport_error(o, beast_http::status::expectation_failed, "expectation_failed",
+                           "the only expectation this server meets is 100-continue");
+  }
+  return std::nullopt;
+}
+
+// An absolute-form target ("http://host/path?q", RFC 9112 §3.2.2: a server must accept it) in origin form
+// ("/path?q"); the Host header is the authority when the request had none. Other targets are left alone.
+inline void to_origin_form(Request& req) {
+  const std::string_view target = req.target();
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme)) continue;
+    const auto rest = target.substr(scheme.size());
+    const auto end = rest.find_first_of("/?#");
+    const auto authority = rest.substr(0, end);
+    std::string origin = end == std::string_view::npos ? "/" : std::string(rest.substr(end));
+    if (!origin.empty() && origin.front() == '?') origin.insert(0, "/");
+    if (req.find(beast_http::field::host) == req.end() && !authority.empty()) {
+      req.set(beast_http::field::host, authority);
+    }
+    req.target(origin);
+    return;
+  }
+}
+
 }  // namespace detail
 
 // `stream` and `peer` belong to the caller, which awaits the session to its end.
@@ -115,9 +164,25 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       if (env.idle) env.idle->erase(idle);
     }
+    if (!ec) {
+      if (auto refused = detail::refuse_head(o, parser.get())) {
+        detail::arm(stream, o.write_timeout);
+        co_await beast_http::async_write(stream, *refused, asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+    }
     if (!ec && !parser.is_done()) {
+      // The client waits for a go-ahead before sending its body (Expect: 100-continue): give it.
+      if (beast::iequals(parser.get()[beast_http::field::expect], "100-continue")) {
+        static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
+        detail::arm(stream, o.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(go_ahead),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
       detail::arm(stream, o.read_timeout);
-      co_await beast_http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec)
+        co_await beast_http::async_read(stream, buffer, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec) {
       if (auto res = detail::read_failure(o, ec)) {
@@ -128,6 +193,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     }
 
     Request req = parser.release();
+    detail::to_origin_form(req);
     const auto started = std::chrono::steady_clock::now();
     Response res;
     BodyStream body_stream;
@@ -138,7 +204,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
         res = co_await env.handler(req, peer, body_stream);
       }
     } catch (const std::exception& e) {
-      spdlog::error("event=handler_exception what=\"{}\"", e.what());
+      spdlog::error("event=handler_exception what={}", log_quote(e.what()));
       res = detail::transport_error(o, beast_http::status::internal_server_error, "internal_error",
                                     "internal error");
     }
@@ -151,8 +217,8 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     if (req.method() == beast_http::verb::head) res.body().clear();
     if (o.access_log) {
       spdlog::info(
-          "event=access method={} target=\"{}\" status={} bytes={} ms={:.3f}", req.method_string(),
-          req.target(), res.result_int(), res.body().size(),
+          "event=access method={} target={} status={} bytes={} ms={:.3f}", req.method_string(),
+          log_quote(req.target()), res.result_int(), res.body().size(),
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     }
     if (body_stream && req.method() != beast_http::verb::head) {

@@ -1,4 +1,5 @@
 #include "lab/lab.hpp"
+#include "core/log.hpp"
 
 #include "loadgen/builtin.hpp"
 #include "loadgen/report.hpp"
@@ -51,8 +52,8 @@ class Restore {
   ~Restore() {
     for (auto it = settings_.rbegin(); it != settings_.rend(); ++it) {
       if (auto r = hooks_.change_redis_setting(it->first, it->second); !r) {
-        spdlog::error("event=lab_restore_failed setting={} value={} detail=\"{}\"", it->first, it->second,
-                      r.error().message);
+        spdlog::error("event=lab_restore_failed setting={} value={} detail={}", it->first, it->second,
+                      log_quote(r.error().message));
       }
     }
     if (ttl_) hooks_.override_ttl(0ms);

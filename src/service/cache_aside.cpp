@@ -1,4 +1,5 @@
 #include "service/cache_aside.hpp"
+#include "core/log.hpp"
 
 #include "cache/keys.hpp"
 #include "cache/store.hpp"
@@ -290,7 +291,8 @@ asio::awaitable<void> CacheAside::refresh(std::string key, std::string generatio
   if (leased && *leased) {
     cache::Lookup seen{generation, key, std::nullopt};
     auto r = co_await load_and_store(seen, life, load, NotFound::answer);
-    if (!r) spdlog::warn("event=swr_refresh_failed key=\"{}\" detail=\"{}\"", key, r.error().message);
+    if (!r)
+      spdlog::warn("event=swr_refresh_failed key={} detail={}", log_quote(key), log_quote(r.error().message));
     (void)co_await store_->release_lease(lease_key, token);
   }
   refreshing_.erase(key);

@@ -190,7 +190,8 @@ TEST_F(ServerTest, BadInputGetsAClearJsonError) {
     EXPECT_EQ(j.at("error").at("code"), c.code) << c.target;
     EXPECT_FALSE(j.at("error").at("message").as_string().empty()) << c.target;
   }
-  EXPECT_EQ(http(server.port(), "POST", "/products/1").header("allow"), "GET, PUT, PATCH, DELETE, OPTIONS");
+  EXPECT_EQ(http(server.port(), "POST", "/products/1").header("allow"),
+            "GET, HEAD, PUT, PATCH, DELETE, OPTIONS");
   EXPECT_EQ(http(server.port(), "GET", "/cache/clear").header("allow"), "DELETE, OPTIONS");
 
   auto big_head = http(server.port(), "GET", "/health", "", {{"X-Filler", std::string(10000, 'a')}});

@@ -26,6 +26,11 @@ TEST(Access, WithATokenEveryoneNeedsIt) {
   EXPECT_EQ(status_for({"127.0.0.1", true}, opts, "Bearer s3cre"), http::status::unauthorized);
   EXPECT_EQ(status_for({"127.0.0.1", true}, opts, "Bearer s3cretx"), http::status::unauthorized);
   EXPECT_EQ(status_for({"127.0.0.1", true}, opts, "s3cret"), http::status::unauthorized);
+  // The scheme is case-insensitive; the token is not.
+  EXPECT_EQ(status_for({"10.1.2.3", false}, opts, "bearer s3cret"), http::status::ok);
+  EXPECT_EQ(status_for({"10.1.2.3", false}, opts, "BEARER s3cret"), http::status::ok);
+  EXPECT_EQ(status_for({"10.1.2.3", false}, opts, "Bearer S3CRET"), http::status::unauthorized);
+  EXPECT_EQ(status_for({"10.1.2.3", false}, opts, "Basic s3cret"), http::status::unauthorized);
 }
 
 TEST(Access, ConstantTimeEqualComparesEveryByte) {

@@ -109,9 +109,9 @@ TEST(Cors, PreflightOfAWriteRouteListsTheMethodsFromTheEndpointTable) {
   req.set(http::field::access_control_request_headers, "content-type, authorization");
   auto res = dispatch(r, req);
   EXPECT_EQ(res.result(), http::status::no_content);
-  EXPECT_EQ(res[http::field::allow], "GET, PATCH, DELETE, OPTIONS");
+  EXPECT_EQ(res[http::field::allow], "GET, HEAD, PATCH, DELETE, OPTIONS");
   EXPECT_EQ(res[http::field::access_control_allow_origin], page);
-  EXPECT_EQ(res[http::field::access_control_allow_methods], "GET, PATCH, DELETE");
+  EXPECT_EQ(res[http::field::access_control_allow_methods], "GET, HEAD, PATCH, DELETE");
   EXPECT_EQ(res[http::field::access_control_allow_headers], "Content-Type, Authorization");
   EXPECT_EQ(res[http::field::access_control_max_age], "600");
   EXPECT_EQ(res[http::field::vary], "Access-Control-Request-Method, Access-Control-Request-Headers, Origin");
@@ -132,7 +132,7 @@ TEST(Cors, OptionsIsAnsweredForEveryPathEvenWithCorsOff) {
   auto r = router_with(CorsPolicy());
   auto res = dispatch(r, request(http::verb::options, "/products/7"));
   EXPECT_EQ(res.result(), http::status::no_content);
-  EXPECT_EQ(res[http::field::allow], "GET, PATCH, DELETE, OPTIONS");
+  EXPECT_EQ(res[http::field::allow], "GET, HEAD, PATCH, DELETE, OPTIONS");
   EXPECT_EQ(dispatch(r, request(http::verb::options, "/nowhere")).result(), http::status::not_found);
 }
 

@@ -45,9 +45,16 @@ TEST(Router, Tells404From405AndListsAllowedMethods) {
   EXPECT_EQ(boost::json::parse(not_found.body()).at("error").at("code"), "not_found");
   auto wrong = run(r, http::verb::put, "/items/1");
   EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
-  EXPECT_EQ(wrong[http::field::allow], "GET, DELETE, OPTIONS");
+  EXPECT_EQ(wrong[http::field::allow], "GET, HEAD, DELETE, OPTIONS");
   EXPECT_EQ(run(r, http::verb::get, "/items/1/2").result(), http::status::not_found);
   EXPECT_EQ(run(r, http::verb::get, "/items/").result(), http::status::not_found);  // empty segment
+}
+
+TEST(Router, HeadIsAnsweredByTheGetRoute) {
+  auto r = make_router();
+  auto res = run(r, http::verb::head, "/items/7");
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), "\"7\"");  // the transport drops the body; the head is the GET's
 }
 
 TEST(Router, RejectsMalformedTargets) {

@@ -162,6 +162,54 @@ TEST_F(SessionTest, AStreamStopsSendingWhenTheServerDrains) {
   EXPECT_EQ(sent, 3);
 }
 
+TEST_F(SessionTest, Http11WithoutHostIs400ButHttp10NeedsNone) {
+  auto out = serve("GET /a HTTP/1.1\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 400"), std::string::npos) << out;
+  EXPECT_NE(out.find("missing_host"), std::string::npos);
+  EXPECT_EQ(handled, 0);
+  auto old = serve("GET /a HTTP/1.0\r\n\r\n");
+  EXPECT_NE(old.find("HTTP/1.0 200"), std::string::npos) << old;
+}
+
+TEST_F(SessionTest, AnAbsoluteFormTargetIsServedAsItsPath) {
+  std::string seen;
+  handler = [&](Request& req, const Peer&, BodyStream&) -> asio::awaitable<Response> {
+    seen = std::string(req.target()) + " host=" + std::string(req[beast_http::field::host]);
+    co_return Response{beast_http::status::ok, 11};
+  };
+  serve("GET http://127.0.0.1:8000/products/1?cache=bypass HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n");
+  EXPECT_EQ(seen, "/products/1?cache=bypass host=127.0.0.1:8000");
+  serve("GET HTTP://example.com HTTP/1.0\r\n\r\n");  // no path, no Host: both from the target
+  EXPECT_EQ(seen, "/ host=example.com");
+}
+
+TEST_F(SessionTest, TransferCodingsOtherThanChunkedAre501) {
+  auto out = serve("POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 501"), std::string::npos) << out;
+  EXPECT_NE(out.find("unsupported_transfer_encoding"), std::string::npos);
+  EXPECT_EQ(handled, 0);
+  auto chunked =
+      serve("POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_NE(chunked.find("body=abc"), std::string::npos) << chunked;
+}
+
+TEST_F(SessionTest, AnHttp2RequestLineIs505) {
+  auto out = serve("GET /a HTTP/2.0\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find(" 505 "), std::string::npos) << out;
+  EXPECT_EQ(handled, 0);
+}
+
+TEST_F(SessionTest, Expect100ContinueGetsTheGoAheadBeforeTheAnswer) {
+  auto out = serve("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nok");
+  const auto go = out.find("HTTP/1.1 100 Continue\r\n\r\n"), answer = out.find("HTTP/1.1 200 OK");
+  ASSERT_NE(go, std::string::npos) << out;
+  ASSERT_NE(answer, std::string::npos);
+  EXPECT_LT(go, answer);
+  EXPECT_NE(out.find("body=ok"), std::string::npos);
+  auto other = serve("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: tea\r\n\r\nok");
+  EXPECT_NE(other.find("HTTP/1.1 417"), std::string::npos) << other;
+}
+
 TEST_F(SessionTest, StaticFilesAreAnsweredBeforeTheHandler) {
   static constexpr StaticFile files[] = {
       {"/", "text/html; charset=utf-8", "<!doctype html>", "", "\"e1\"", false}};
