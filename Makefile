@@ -6,12 +6,13 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps node-deps build build-debug demo demo-check test image-test bench screenshots stop clean format
+.PHONY: help deps node-deps build build-debug demo demo-check test faults image-test bench screenshots stop clean format
 
 help:
 	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
 	@echo "make test   install, build with sanitizers, run every test (unit + integration)"
 	@echo "make demo-check  run make demo in the background and check it serves the dashboard, then stop it"
+	@echo "make faults  the fault suite at full length against the release binary (figures in build/faults-report.md)"
 	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
 	@echo "make screenshots  the dashboard's views into docs/screenshots/ (headless Chromium)"
@@ -46,6 +47,10 @@ test: build-debug
 demo-check:
 	@bash tests/scripts/demo_check.sh
 
+# The fault suite's test binary is built with the tests; the server it loads is the release binary.
+faults: build build-debug
+	@bash scripts/faults.sh
+
 image-test:
 	@mkdir -p build
 	@bash scripts/image-test.sh
@@ -69,4 +74,5 @@ clean:
 	@CACHELAB_STATE_DIR=build/debug/itest-state PG_PORT=54330 REDIS_PORT=63800 bash scripts/backends.sh destroy
 	@CACHELAB_STATE_DIR=build/screenshots-state PG_PORT=54340 REDIS_PORT=63810 bash scripts/backends.sh destroy
 	@CACHELAB_STATE_DIR=build/image-test-state PG_PORT=54360 REDIS_PORT=63830 bash scripts/backends.sh destroy
+	@CACHELAB_STATE_DIR=build/faults-state PG_PORT=54370 REDIS_PORT=63840 bash scripts/backends.sh destroy
 	rm -rf build .cachelab

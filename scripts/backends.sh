@@ -131,7 +131,8 @@ start_redis() {
   ((IS_ROOT)) && chown -R redis:redis "$REDIS_DIR"
   as_user redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
     --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_LOG" \
-    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no ||
+    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no \
+    --enable-debug-command local ||
     fail_start redis "$REDIS_LOG" "$REDIS_PORT" REDIS_PORT
   for _ in $(seq 100); do redis_running && break; sleep 0.05; done
   redis_running || fail_start redis "$REDIS_LOG" "$REDIS_PORT" REDIS_PORT
@@ -160,6 +161,14 @@ case "$action" in
     [[ $which == all || $which == redis ]] && stop_redis
     [[ $which == all || $which == pg ]] && stop_pg
     ;;
+  restart)
+    # PostgreSQL's fast restart (the fault suite's "restart"): connections are cut, the server is back in a
+    # fraction of a second with the same options.
+    [[ $which == pg ]] || { echo "usage: $0 restart pg" >&2; exit 2; }
+    pg_running || { echo "postgresql: not running" >&2; exit 1; }
+    as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $PG_PORT" -m fast -w -t 60 restart >/dev/null
+    echo "postgresql: restarted"
+    ;;
   destroy)
     stop_redis >/dev/null
     stop_pg >/dev/null
@@ -181,6 +190,6 @@ case "$action" in
     pg_running && echo "postgresql: running on 127.0.0.1:$PG_PORT" || echo "postgresql: stopped"
     redis_running && echo "redis: running on 127.0.0.1:$REDIS_PORT" || echo "redis: stopped"
     ;;
-  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis] | createdb NAME | where" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis] | restart pg | createdb NAME | where" >&2; exit 2 ;;
 esac
 exit 0

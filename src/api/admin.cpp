@@ -30,6 +30,7 @@ void write_app_counters(JsonWriter& w, const service::CounterSnapshot& a) {
       .field("lease_waits", a.lease_waits)
       .field("invalidations", a.invalidations)
       .field("invalidations_pending", a.invalidations_pending)
+      .field("ms_since_redis_error", a.ms_since_redis_error)
       .end_object();
 }
 
@@ -110,7 +111,7 @@ awaitable<Response> api_stats(const Api& api, RequestContext&) {
   write_app_counters(w, stats.app);
   w.key("redis");
   write_redis_stats(w, stats.redis);
-  w.field("cache", stats.redis ? "ok" : "unavailable");
+  w.field("cache", stats.state());
   write_policy(w, admin.policy());
   w.key("ttl_distribution");
   write_ttl_histogram(w, histogram);
@@ -130,7 +131,7 @@ awaitable<Response> cache_stats(const Api& api, RequestContext&) {
   write_redis_stats(w, stats.redis);
   w.key("app");
   write_app_counters(w, stats.app);
-  w.field("cache", stats.redis ? "ok" : "unavailable");
+  w.field("cache", stats.state());
   w.end_object();
   co_return json_response(http::status::ok, std::move(body));
 }

@@ -94,11 +94,17 @@ int run_load(const config::LoadConfig& c) {
   }
 
   const bool tty = isatty(STDERR_FILENO) != 0;
+  std::ofstream timeline;
+  if (!c.timeline.empty()) {
+    timeline.open(c.timeline);
+    if (!timeline) return bad_input("--timeline: cannot write " + c.timeline);
+  }
   std::optional<std::int64_t> queries_before;
   auto run = loadgen::LoadRun::start(
       o,
-      [tty](const loadgen::Progress& p) {
+      [tty, &timeline](const loadgen::Progress& p) {
         if (tty) fmt::print(stderr, "\r{}\x1b[K", loadgen::progress_line(p));
+        if (timeline.is_open()) timeline << loadgen::timeline_line(p) << std::endl;  // flushed: read live
       },
       [&] {
         queries_before = loadgen::json_number(o.target, "/api/stats", {"app", "db_queries"});

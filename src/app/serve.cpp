@@ -4,6 +4,7 @@
 // SIGINT/SIGTERM, drains, and tears everything down in an order that leaves no coroutine behind.
 #include "api/api.hpp"
 #include "app/commands.hpp"
+#include "app/limits.hpp"
 #include "app/policy.hpp"
 #include "cache/inspector.hpp"
 #include "cache/redis_connection.hpp"
@@ -116,6 +117,10 @@ Worker make_worker(const Shared& shared) {
   auto pg = db::make_postgres(ex, {.conninfo = c.database_url,
                                    .pool_size = shared.pool_per_thread,
                                    .timeout = milliseconds(c.db_timeout_ms),
+                                   .connect_timeout = milliseconds(c.db_connect_timeout_ms),
+                                   .ping_timeout = milliseconds(c.ready_timeout_ms),
+                                   // A miss in an outage answers 503 within the readiness deadline, too.
+                                   .outage_wait = milliseconds(c.ready_timeout_ms),
                                    .read_delay = milliseconds(c.db_delay_ms)});
   w.admin = std::make_shared<service::AdminService>(cache::make_redis_inspector(w.redis), store, pg.inspector,
                                                     shared.counters, shared.policy);
@@ -183,6 +188,10 @@ http::ServerOptions server_options(const config::ServeConfig& c) {
   o.max_body_bytes = c.max_body_bytes;
   o.max_header_bytes = c.max_header_bytes;
   o.access_log = c.access_log;
+  o.idle_timeout = std::chrono::seconds(c.idle_timeout_seconds);
+  o.header_timeout = std::chrono::seconds(c.header_timeout_seconds);
+  o.max_connections = c.max_connections > 0 ? static_cast<std::size_t>(c.max_connections)
+                                            : default_max_connections(raise_descriptor_limit());
   o.on_error = [](auto status, std::string_view code, std::string_view message) {
     return api::error_response(status, code, message);
   };
@@ -291,8 +300,11 @@ int run_serve(const config::ServeConfig& c) {
   shared.lab->set_hooks(lab_hooks(workers[0], shared));
   server->start();
   for (auto& w : workers) asio::post(*w.context, [redis = w.redis] { redis->start(); });
-  spdlog::info("event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={}", c.host, port,
-               threads, shared.pool_per_thread, c.cache_ttl_seconds);
+  spdlog::info(
+      "event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={} max_connections={} "
+      "descriptor_limit={}",
+      c.host, port, threads, shared.pool_per_thread, c.cache_ttl_seconds, server->max_connections(),
+      raise_descriptor_limit());
   fmt::print("listening on {}:{}\n", c.host, port);  // tests and scripts wait for this exact line on stdout
   std::fflush(stdout);
 

@@ -325,7 +325,9 @@ asio::awaitable<void> RedisConnection::maintain() {
         wake_.expires_after(backoff);
         boost::system::error_code ec;
         co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        // Capped at 500 ms: a reconnect to Redis costs little, and the hit rate comes back within a cap of
+        // Redis.
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
         continue;
       }
       backoff = std::chrono::milliseconds(100);

@@ -97,6 +97,18 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("DB_TIMEOUT_MS")
       ->check(CLI::Range(10, 600000))
       ->capture_default_str();
+  app.add_option("--db-connect-timeout-ms", c.db_connect_timeout_ms,
+                 "Deadline for opening one PostgreSQL connection, ms (within --db-timeout-ms)")
+      ->envname("DB_CONNECT_TIMEOUT_MS")
+      ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  app.add_option(
+         "--ready-timeout-ms", c.ready_timeout_ms,
+         "Deadline of /ready's check of PostgreSQL, ms; also how long a miss keeps trying to connect while "
+         "PostgreSQL refuses, before 503")
+      ->envname("READY_TIMEOUT_MS")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
   app.add_option("--redis-timeout-ms", c.redis_timeout_ms, "Deadline of one Redis round trip, ms")
       ->envname("REDIS_TIMEOUT_MS")
       ->check(CLI::Range(1, 60000))
@@ -108,6 +120,23 @@ void add_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--max-header-bytes", c.max_header_bytes, "Largest request head accepted (431 above)")
       ->envname("MAX_HEADER_BYTES")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option(
+         "--max-connections", c.max_connections,
+         "Connections open at once; from 90% on the oldest idle ones are closed, past it new ones get "
+         "503 (0 = the descriptor limit less a 10% reserve)")
+      ->envname("MAX_CONNECTIONS")
+      ->check(CLI::Range(0, 10000000))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-seconds", c.idle_timeout_seconds,
+                 "How long a kept-alive connection may wait for its next request")
+      ->envname("IDLE_TIMEOUT_SECONDS")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  app.add_option("--header-timeout-seconds", c.header_timeout_seconds,
+                 "Deadline for a complete request head from its first byte (a new connection's: from accept)")
+      ->envname("HEADER_TIMEOUT_SECONDS")
+      ->check(CLI::Range(1, 600))
       ->capture_default_str();
   app.add_option("--shutdown-grace-seconds", c.shutdown_grace_seconds,
                  "On SIGTERM/SIGINT, how long in-flight requests may take to finish")
@@ -171,6 +200,10 @@ void add_options(CLI::App& app, LoadConfig& c) {
   app.add_option("--threads", c.threads, "Load-generator threads (one event loop each)")
       ->capture_default_str();
   app.add_option("--json", c.json, "Also write the full report, histogram included, to this file");
+  app.add_option(
+      "--timeline", c.timeline,
+      "Also write each second as one JSON line to this file (requests, errors, hits, misses, p50, p99, "
+      "max)");
   app.add_option("--max-error-rate", c.max_error_rate,
                  "Exit 1 when more than this fraction of requests failed")
       ->capture_default_str();

@@ -38,11 +38,17 @@ struct ServeConfig {
       cors_allow_origins;  // origins whose pages may read answers; {"*"}: any; empty: none
   int swr_seconds = 0;     // stale-while-revalidate window; 0 = off
   std::vector<std::string> swr_endpoints = {"categories", "search", "top-products"};
-  int db_pool_size = 4;        // connections per process, shared out across I/O threads
-  int db_timeout_ms = 5000;    // deadline for one database query, including the wait for a pooled connection
+  int db_pool_size = 4;      // connections per process, shared out across I/O threads
+  int db_timeout_ms = 5000;  // deadline for one database query, including the wait for a pooled connection
+  int db_connect_timeout_ms = 1000;  // deadline for opening one PostgreSQL connection
+  int ready_timeout_ms = 1000;       // deadline of /ready's check of PostgreSQL
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
+  int max_connections = 0;        // open at once; 0: derived from the descriptor limit (app/limits)
+  int idle_timeout_seconds = 30;  // a kept-alive connection's wait for its next request
+  int header_timeout_seconds =
+      5;  // a complete request head, from its first byte (a new connection: from accept)
   int shutdown_grace_seconds = 10;
   bool migrate = true;  // apply pending SQL migrations at start-up
   std::string log_level = "info";
@@ -83,7 +89,8 @@ struct LoadConfig {
   std::string duration;            // "10s", "500ms", "2m"; empty: the workload's, or 10 s
   std::string warmup;              // empty: the workload's, or none
   int threads = 1;
-  std::string json;  // write the full report here
+  std::string json;      // write the full report here
+  std::string timeline;  // write one JSON line per second here
   double max_error_rate = 0.01;
   std::string timeout = "10s";  // one request's deadline
   std::string admin_token;      // for a workload's writes to a server that has ADMIN_TOKEN

@@ -16,9 +16,15 @@ class PgCatalog final : public Catalog, public Inspector {
   PgCatalog(asio::any_io_executor ex, PostgresOptions options)
       : ex_(ex),
         timeout_(options.timeout),
+        ping_timeout_(options.ping_timeout),
         delay_(options.read_delay),
-        pool_(PgPool::create(ex, PoolOptions{options.conninfo, options.pool_size,
-                                             static_cast<int>(options.timeout.count()), statements()})) {}
+        pool_(
+            PgPool::create(ex, PoolOptions{.conninfo = options.conninfo,
+                                           .max_size = options.pool_size,
+                                           .statement_timeout_ms = static_cast<int>(options.timeout.count()),
+                                           .connect_timeout = options.connect_timeout,
+                                           .outage_wait = options.outage_wait,
+                                           .statements = statements()})) {}
 
   asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) override {
     Query q{"product_by_id", {std::to_string(id)}};
@@ -107,9 +113,10 @@ class PgCatalog final : public Catalog, public Inspector {
     co_return Result<void>{};
   }
 
+  // Readiness has a deadline of its own, shorter than a query's: a load balancer wants its answer quickly.
   asio::awaitable<Result<void>> ping() override {
     Query q{"ping", {}};
-    auto results = co_await run({&q, 1});
+    auto results = co_await run({&q, 1}, Clock::now() + ping_timeout_);
     if (!results) co_return results.error();
     co_return Result<void>{};
   }
@@ -157,18 +164,31 @@ class PgCatalog final : public Catalog, public Inspector {
       asio::steady_timer delay(ex_, delay_);
       co_await delay.async_wait(asio::use_awaitable);
     }
-    co_return co_await run(queries);
+    // A read is idempotent: when its connection broke under it (PostgreSQL restarted, pg_terminate_backend),
+    // it is sent once more on a fresh connection, within the same deadline.
+    const auto deadline = Clock::now() + timeout_;
+    bool broke = false;
+    auto results = co_await run(queries, deadline, &broke);
+    if (!results && broke && Clock::now() < deadline) results = co_await run(queries, deadline);
+    co_return results;
   }
 
-  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries) {
-    const auto deadline = Clock::now() + timeout_;
+  // `broke` (if given) says whether a failure came from the connection breaking while in use.
+  asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries,
+                                                     std::optional<Clock::time_point> by = std::nullopt,
+                                                     bool* broke = nullptr) {
+    const auto deadline = by.value_or(Clock::now() + timeout_);
     auto lease = co_await pool_->acquire(deadline);
     if (!lease) co_return lease.error();
-    co_return co_await (*lease)->run(queries, deadline);
+    auto results = co_await (*lease)->run(queries, deadline);
+    if (!results && broke != nullptr)
+      *broke = !(*lease)->healthy() && results.error().kind != ErrorKind::timeout;
+    co_return results;
   }
 
   asio::any_io_executor ex_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds ping_timeout_;
   std::chrono::milliseconds delay_;
   std::shared_ptr<PgPool> pool_;
 };

@@ -15,25 +15,87 @@ PgPool::Lease::~Lease() {
   if (pool_ && conn_) pool_->release(std::move(conn_));
 }
 
+namespace {
+Error refused() {
+  return make_error(ErrorKind::unavailable, "PostgreSQL is failing (circuit breaker open)",
+                    Backend::database);
+}
+}  // namespace
+
+bool PgPool::admit() {
+  if (open_until_ == Clock::time_point{}) return true;  // closed
+  if (Clock::now() < open_until_) return false;         // open
+  if (probing_) return false;                           // half-open: one try at a time
+  probing_ = true;
+  return true;
+}
+
+void PgPool::record(bool ok) {
+  if (ok) {
+    failing_since_ = {};
+    open_until_ = {};
+    probing_ = false;
+    return;
+  }
+  const auto now = Clock::now();
+  const bool was_open = open_until_ != Clock::time_point{};
+  probing_ = false;
+  if (failing_since_ == Clock::time_point{}) failing_since_ = now;
+  // Closed: open once connections have failed for `outage_wait` in a row. Half-open: the probe failed.
+  if (!was_open && now - failing_since_ < options_.outage_wait) return;
+  open_breaker();
+}
+
+void PgPool::open_breaker() {
+  open_until_ = Clock::now() + options_.breaker_open;
+  // Everyone queued for a connection would wait for one that is not coming: fail them now.
+  for (auto& w : waiters_) {
+    w->refused = true;
+    w->timer.cancel();
+  }
+  waiters_.clear();
+}
+
 asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadline) {
   auto self = shared_from_this();
+  if (!admit()) co_return refused();
+  // How long this caller keeps trying to connect while PostgreSQL refuses (a restart takes well under it).
+  const auto patience = Clock::now() + options_.outage_wait;
+  const auto give_up = std::min(deadline, patience);
   for (;;) {
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      if (conn->healthy()) co_return Lease(self, std::move(conn));
+      if (conn->healthy()) {
+        if (open_until_ != Clock::time_point{}) record(true);  // a half-open probe got a working connection
+        co_return Lease(self, std::move(conn));
+      }
       --open_;
     }
     if (open_ < options_.max_size) {
       ++open_;
       auto conn = std::make_unique<PgConnection>(ex_);
+      const auto connect_by = std::min(deadline, Clock::now() + options_.connect_timeout);
       auto connected = co_await conn->connect(options_.conninfo, options_.statement_timeout_ms,
-                                              options_.statements, deadline);
+                                              options_.statements, connect_by);
       if (!connected) {
         --open_;
+        record(false);
         wake_one_for_retry();
-        co_return connected.error();
+        if (open_until_ != Clock::time_point{}) co_return refused();
+        if (Clock::now() + options_.retry_pause >= give_up) {
+          // Tried for all of `outage_wait`: this is an outage, not a restart; spare the callers after us.
+          if (patience <= deadline) open_breaker();
+          co_return connected.error();
+        }
+        // PostgreSQL may be restarting: try again shortly, as long as this caller's patience lasts.
+        asio::steady_timer pause(ex_, options_.retry_pause);
+        boost::system::error_code ec;
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!admit()) co_return refused();
+        continue;
       }
+      record(true);
       co_return Lease(self, std::move(conn));
     }
     // All connections are busy: queue up until one is released or the deadline passes.
@@ -42,7 +104,11 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
     waiters_.push_back(waiter);
     boost::system::error_code ec;
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (waiter->conn) co_return Lease(self, std::move(waiter->conn));
+    if (waiter->conn) {
+      if (open_until_ != Clock::time_point{}) record(true);
+      co_return Lease(self, std::move(waiter->conn));
+    }
+    if (waiter->refused) co_return refused();
     if (waiter->retry) continue;
     waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), waiter), waiters_.end());
     co_return make_error(ErrorKind::timeout, "no PostgreSQL connection became free before the deadline",

@@ -1,8 +1,16 @@
 // db/pg_pool: a small pool of PgConnections for one I/O thread (each thread has its own; no locks).
-// Owns idle connections and the queue of coroutines waiting for one. Never waits past the caller's deadline,
-// never opens more than `max_size` connections. Fails with `unavailable` when PostgreSQL refuses a new
-// connection and `timeout` when none frees up in time; broken connections are dropped and re-opened on
-// demand, which is how the service recovers by itself when PostgreSQL comes back.
+// Owns idle connections, the queue of coroutines waiting for one, and a circuit breaker. Never waits past the
+// caller's deadline (a new connection gets `connect_timeout` at most), never opens more than `max_size`
+// connections. Fails with `unavailable` when PostgreSQL refuses a new connection or the breaker is open, and
+// `timeout` when none frees up in time; broken connections are dropped and re-opened on demand, which is how
+// the service recovers by itself when PostgreSQL comes back.
+// Outages: a caller whose new connection is refused tries again every `retry_pause`, for up to `outage_wait`
+// (within its deadline), so a PostgreSQL restart of a fraction of a second costs a delay, not an error. Once
+// connections have failed for `outage_wait` in a row (or one caller tried that long), the circuit breaker
+// opens: acquire() fails at once for `breaker_open`, and the callers queued meanwhile are failed too, so a
+// longer outage costs a request a 503 within `outage_wait` rather than a wait for its query deadline; then
+// one caller may try to connect, and its success closes the breaker. A connection that broke while in use is
+// no failure of its own: after a restart every pooled connection breaks, and the remedy is to open new ones.
 #pragma once
 
 #include "db/pg_connection.hpp"
@@ -19,6 +27,10 @@ struct PoolOptions {
   std::string conninfo;
   int max_size = 2;
   int statement_timeout_ms = 5000;
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds outage_wait{1000};  // how long one caller keeps trying while connections fail
+  std::chrono::milliseconds retry_pause{100};   // between its tries
+  std::chrono::milliseconds breaker_open{1000};
   std::span<const Statement> statements;  // prepared on every new connection (db/statements, static)
 };
 
@@ -50,17 +62,24 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
     asio::steady_timer timer;
     std::unique_ptr<PgConnection> conn;  // handed over by release()
     bool retry = false;                  // a slot freed up: try opening a connection
+    bool refused = false;                // the breaker opened while it waited
   };
 
   PgPool(asio::any_io_executor ex, PoolOptions options) : ex_(ex), options_(std::move(options)) {}
   void release(std::unique_ptr<PgConnection> conn);
   void wake_one_for_retry();
+  bool admit();          // the breaker's answer to one acquire()
+  void record(bool ok);  // a new connection opened (true) or could not be opened (false)
+  void open_breaker();   // and fail the callers queued for a connection
 
   asio::any_io_executor ex_;
   PoolOptions options_;
   std::vector<std::unique_ptr<PgConnection>> idle_;
   std::deque<std::shared_ptr<Waiter>> waiters_;
-  int open_ = 0;  // connections in use, idle, or being opened
+  int open_ = 0;                       // connections in use, idle, or being opened
+  Clock::time_point failing_since_{};  // the first of the connection failures in a row (zero: none)
+  Clock::time_point open_until_{};     // the breaker is open until then (zero: closed)
+  bool probing_ = false;               // half-open: one caller is trying
 };
 
 }  // namespace cachelab::db

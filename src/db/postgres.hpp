@@ -16,8 +16,11 @@ namespace cachelab::db {
 
 struct PostgresOptions {
   std::string conninfo;
-  int pool_size = 2;                        // connections for this I/O thread
-  std::chrono::milliseconds timeout{5000};  // per call, including the wait for a free connection
+  int pool_size = 2;                                // connections for this I/O thread
+  std::chrono::milliseconds timeout{5000};          // per call, including the wait for a free connection
+  std::chrono::milliseconds connect_timeout{1000};  // opening one connection (within `timeout`)
+  std::chrono::milliseconds ping_timeout{1000};     // the readiness check's own, shorter deadline
+  std::chrono::milliseconds outage_wait{1000};      // how long a caller keeps trying while connections fail
   std::chrono::milliseconds read_delay{0};  // simulated latency before each read (holds no connection)
 };
 

@@ -9,9 +9,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <list>
 #include <optional>
 
@@ -34,9 +40,16 @@ struct Server::State {
   tcp::acceptor& acceptor;
   std::atomic<std::size_t> open{0};
   std::atomic<bool> draining{false};
+  std::atomic<std::int64_t> shed{0}, refused{0};
   std::size_t next = 0;
-  State(asio::io_context& first, ServerOptions o)
-      : options(std::move(o)), acceptor_storage(std::in_place, first), acceptor(*acceptor_storage) {}
+  int spare_fd = -1;       // held in reserve to accept (and refuse) one connection when descriptors run out
+  LogLimiter refusals{1};  // "refused a connection" warnings: one a second, with the count held back
+  LogLimiter accept_errors{1};
+  std::string refusal;  // the whole 503 answer at the limit, rendered once (refusing must not allocate much)
+  State(asio::io_context& first, ServerOptions o);
+  ~State() {
+    if (spare_fd >= 0) ::close(spare_fd);
+  }
 };
 
 namespace {
@@ -61,7 +74,79 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
   co_await serve_session(stream, peer, env);
 }
 
+// The answer at the connection limit, as bytes: a 503 with Retry-After, written at once (before reading the
+// request, which HTTP allows); then the write side is shut and whatever the client sent is drained briefly,
+// so it reads the 503 rather than a reset.
+std::string too_many_connections(const ServerOptions& o) {
+  Response res = o.on_error ? o.on_error(beast_http::status::service_unavailable, "too_many_connections",
+                                         "the server is at its connection limit; retry shortly")
+                            : Response{beast_http::status::service_unavailable, 11};
+  res.set(beast_http::field::retry_after, "1");
+  res.set(beast_http::field::server, "cachelab");
+  res.keep_alive(false);
+  res.prepare_payload();
+  beast_http::response_serializer<beast_http::string_body> serializer(res);
+  std::string out;
+  boost::system::error_code ec;
+  while (!ec && !serializer.is_done()) {
+    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      for (auto b : beast::buffers_range_ref(buffers))
+        out.append(static_cast<const char*>(b.data()), b.size());
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  }
+  return out;
+}
+
+asio::awaitable<void> refuse(std::shared_ptr<Server::State> state, tcp::socket socket) {
+  struct OpenGuard {
+    std::atomic<std::size_t>& n;
+    ~OpenGuard() { --n; }
+  } guard{state->open};
+  beast::tcp_stream stream(std::move(socket));
+  boost::system::error_code ec;
+  stream.expires_after(std::chrono::seconds(1));
+  co_await asio::async_write(stream, asio::buffer(state->refusal),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  char sink[1024];
+  while (!ec)
+    co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void warn_refused(Server::State& state, std::string_view why) {
+  if (auto suppressed = state.refusals.admit()) {
+    spdlog::warn("event=connection_refused reason={} open={} max_connections={} suppressed={}", why,
+                 state.open.load(), state.options.max_connections, *suppressed);
+  }
+}
+
+// Out of descriptors (EMFILE/ENFILE): the pending connection would sit in the backlog, and the acceptor
+// would wake for it again at once. Free the spare descriptor, accept the connection, tell it 503 in one
+// non-blocking write (a fresh socket's send buffer holds it) and close it, then take the spare back.
+void refuse_without_descriptors(Server::State& state) {
+  if (state.spare_fd < 0) return;
+  ::close(state.spare_fd);
+  state.spare_fd = -1;
+  const int fd = ::accept4(state.acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    [[maybe_unused]] auto written = ::send(fd, state.refusal.data(), state.refusal.size(), MSG_NOSIGNAL);
+    ::close(fd);
+    ++state.refused;
+  }
+  state.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 }  // namespace
+
+Server::State::State(asio::io_context& first, ServerOptions o)
+    : options(std::move(o)),
+      acceptor_storage(std::in_place, first),
+      acceptor(*acceptor_storage),
+      refusal(too_many_connections(options)) {
+  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 Server::Server(std::vector<asio::io_context*> contexts, std::vector<Handler> handlers, ServerOptions options)
     : state_(std::make_shared<State>(*contexts.at(0), std::move(options))) {
@@ -74,6 +159,18 @@ Server::~Server() = default;
 
 std::size_t Server::open_connections() const {
   return state_->open.load();
+}
+
+std::size_t Server::max_connections() const {
+  return state_->options.max_connections;
+}
+
+std::int64_t Server::shed_connections() const {
+  return state_->shed.load();
+}
+
+std::int64_t Server::refused_connections() const {
+  return state_->refused.load();
 }
 
 void Server::close() {
@@ -96,6 +193,8 @@ void Server::start() {
 
 asio::awaitable<void> Server::accept_loop() {
   auto state = state_;
+  const auto max = state->options.max_connections;
+  const auto shed_from = max - max / 10;  // 90% of the limit
   for (;;) {
     auto& worker = state->workers[state->next++ % state->workers.size()];
     boost::system::error_code ec;
@@ -103,14 +202,33 @@ asio::awaitable<void> Server::accept_loop() {
         co_await state->acceptor.async_accept(*worker.context, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
     if (ec) {
-      // EMFILE and friends: log, back off briefly, keep serving existing connections.
-      spdlog::warn("event=accept_failed error={}", log_quote(ec.message()));
-      asio::steady_timer pause(state->acceptor.get_executor(), std::chrono::milliseconds(50));
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+        refuse_without_descriptors(*state);
+        warn_refused(*state, "no_descriptors");
+      } else if (auto suppressed = state->accept_errors.admit()) {
+        spdlog::warn("event=accept_failed error={} suppressed={}", log_quote(ec.message()), *suppressed);
+      }
+      // Let connections in flight finish (and free descriptors) before trying again.
+      asio::steady_timer pause(state->acceptor.get_executor(), std::chrono::milliseconds(10));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    const auto open = ++state->open;
+    if (max > 0 && open > max) {
+      ++state->refused;
+      warn_refused(*state, "max_connections");
+      asio::co_spawn(*worker.context, refuse(state, std::move(socket)), asio::detached);
+      continue;
+    }
+    if (max > 0 && open > shed_from) {
+      // Near the limit: make room by closing this thread's oldest idle keep-alive connection.
+      asio::post(*worker.context, [state, &worker] {
+        if (worker.idle.empty()) return;
+        worker.idle.front()->cancel();
+        ++state->shed;
+      });
+    }
     socket.set_option(tcp::no_delay(true), ec);
-    ++state->open;
     asio::co_spawn(*worker.context, session(state, worker, std::move(socket)), asio::detached);
   }
 }

@@ -5,6 +5,9 @@
 // from `on_error` and the connection closes. A handler exception becomes a 500 without details.
 // Threading: one io_context per I/O thread; one acceptor hands each connection to the next thread in turn,
 // and the connection's whole life (and the handler for that thread) stays on that thread.
+// Under connection pressure it sheds the oldest idle keep-alive connections, then answers 503 (see
+// ServerOptions::max_connections); when the process runs out of descriptors it still accepts and refuses
+// each new connection with a descriptor held in reserve, so clients are told rather than left in the backlog.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -49,9 +52,17 @@ struct ServerOptions {
   std::uint16_t port = 8000;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
-  std::chrono::seconds idle_timeout{30};  // keep-alive connection with no request
-  std::chrono::seconds read_timeout{15};  // one request's head and body, once it has begun
+  // A keep-alive connection may wait this long for its next request's first byte.
+  std::chrono::seconds idle_timeout{30};
+  // A request head must be complete this long after its first byte; a new connection's first head, this long
+  // after the connection opened (a client that connects and sends nothing is a slow client, not an idle one).
+  std::chrono::seconds header_timeout{5};
+  std::chrono::seconds read_timeout{15};  // a request's body, once the head is in
   std::chrono::seconds write_timeout{15};
+  // Connections open at once (0: no limit). From 90% of it on, each new connection closes the oldest idle
+  // keep-alive connection of its thread; past it, a new connection is answered 503 with Retry-After and
+  // closed.
+  std::size_t max_connections = 0;
   bool access_log = false;
   ErrorResponder on_error;  // renders transport-level errors (400, 413, 431, 500)
   // Files answered by the transport itself, before the handler sees the request (nullptr: none).
@@ -72,8 +83,12 @@ class Server {
   void drain();
   // Destroys the listening socket; call after the event loops have stopped, before the contexts go.
   void close();
-  // Connections still open.
+  // Connections still open, and the most allowed (ServerOptions::max_connections).
   std::size_t open_connections() const;
+  std::size_t max_connections() const;
+  // Connections closed to make room (idle ones shed) and refused (503 at the limit, or no descriptor left).
+  std::int64_t shed_connections() const;
+  std::int64_t refused_connections() const;
 
   struct State;  // shared with the connection coroutines
 

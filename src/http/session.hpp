@@ -148,22 +148,33 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
   const auto& o = env.options;
   beast::flat_buffer buffer;
   boost::system::error_code ec;
+  constexpr std::size_t first_read_bytes = 4096;
+  bool first = true;  // the connection's first request
   while (!env.draining.load(std::memory_order_relaxed)) {
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
     parser.body_limit(o.max_body_bytes);
 
-    // Wait for the next request, listed as idle so drain() can close us; then read it under a deadline.
-    std::list<beast::tcp_stream*>::iterator idle;
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      if (env.idle) idle = env.idle->insert(env.idle->end(), &stream);
+    if (buffer.size() == 0) {
+      // Wait for the next request's first byte, listed as idle so drain() and shedding may close us. A new
+      // connection's deadline covers its whole first head (header_timeout); a kept-alive one may idle longer.
+      std::list<beast::tcp_stream*>::iterator idle;
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        if (env.idle) idle = env.idle->insert(env.idle->end(), &stream);
+      }
+      detail::arm(stream, first ? o.header_timeout : o.idle_timeout);
+      const auto n = co_await stream.async_read_some(buffer.prepare(first_read_bytes),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      buffer.commit(n);
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+        if (env.idle) env.idle->erase(idle);
+      }
+      if (ec) break;  // gone, idled out, drained or shed: nothing to answer
     }
-    detail::arm(stream, buffer.size() > 0 ? o.read_timeout : o.idle_timeout);
+    if (!first) detail::arm(stream, o.header_timeout);
+    first = false;
     co_await beast_http::async_read_header(stream, buffer, parser,
                                            asio::redirect_error(asio::use_awaitable, ec));
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      if (env.idle) env.idle->erase(idle);
-    }
     if (!ec) {
       if (auto refused = detail::refuse_head(o, parser.get())) {
         detail::arm(stream, o.write_timeout);

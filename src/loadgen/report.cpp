@@ -125,4 +125,13 @@ std::string progress_line(const Progress& p) {
                      p.second.errors.total());
 }
 
+std::string timeline_line(const Progress& p) {
+  const auto& h = p.latency;
+  return fmt::format(
+      R"({{"t":{:.3f},"warmup":{},"requests":{},"errors":{},"hits":{},"misses":{},"p50_ms":{:.3f},)"
+      R"("p99_ms":{:.3f},"max_ms":{:.3f}}})",
+      p.elapsed_s, p.warming_up, p.second.requests, p.second.errors.total(), p.second.hits, p.second.misses,
+      ms(h.percentile(50)), ms(h.percentile(99)), ms(h.max()));
+}
+
 }  // namespace cachelab::loadgen

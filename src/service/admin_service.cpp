@@ -40,6 +40,18 @@ Result<void> ours(std::string_view key) {
 
 }  // namespace
 
+namespace {
+bool failed_lately(const CounterSnapshot& c) {
+  return c.ms_since_redis_error >= 0 &&
+         c.ms_since_redis_error < std::chrono::duration_cast<std::chrono::milliseconds>(degraded_for).count();
+}
+}  // namespace
+
+std::string CacheStats::state() const {
+  if (!redis) return "unavailable";
+  return failed_lately(app) ? "degraded" : "ok";
+}
+
 double RedisStats::hit_rate() const {
   const auto lookups = keyspace_hits + keyspace_misses;
   return lookups == 0 ? 0.0 : static_cast<double>(keyspace_hits) / static_cast<double>(lookups);
@@ -152,7 +164,7 @@ asio::awaitable<Readiness> AdminService::readiness() {
   Readiness r;
   auto ping = co_await db_->ping();
   r.database = ping.has_value();
-  r.cache = cache_->connected();
+  r.cache = cache_->connected() && !failed_lately(counters_->snapshot());
   co_return r;
 }
 

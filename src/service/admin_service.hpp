@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,7 +42,12 @@ struct RedisStats {
 struct CacheStats {
   std::optional<RedisStats> redis;  // empty when Redis is unavailable
   CounterSnapshot app;
+  // "ok"; "degraded" when Redis answers but failed a call in the last `degraded_for` (an error reply such as
+  // OOM, a timeout, a dropped connection); "unavailable" when it does not answer.
+  std::string state() const;
 };
+
+inline constexpr std::chrono::seconds degraded_for{10};
 
 // Remaining TTLs of our keys: bucket i counts keys with less than upper_edges_ms[i] left (and at least the
 // previous edge); the last bucket counts the rest, including keys without a TTL.
@@ -52,7 +58,7 @@ struct TtlHistogram {
 
 struct Readiness {
   bool database = false;
-  bool cache = false;
+  bool cache = false;  // Redis connected, with no failure in the last `degraded_for`
 };
 
 class AdminService {

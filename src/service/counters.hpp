@@ -21,6 +21,7 @@ struct CounterSnapshot {
   std::int64_t lease_waits = 0;            // callers that waited for another process's (or thread's) load
   std::int64_t invalidations = 0;          // writes whose cache invalidation went through
   std::int64_t invalidations_pending = 0;  // invalidations waiting for Redis to come back
+  std::int64_t ms_since_redis_error = -1;  // how long ago Redis last failed a call; -1: never
   double hit_rate() const;                 // hits / (hits + misses); collapsed reads are apart; 0 when none
 };
 
@@ -30,7 +31,10 @@ class Counters {
   void miss() { misses_.fetch_add(1, std::memory_order_relaxed); }
   void collapsed() { collapsed_.fetch_add(1, std::memory_order_relaxed); }
   void db_query() { db_queries_.fetch_add(1, std::memory_order_relaxed); }
-  void redis_error() { redis_errors_.fetch_add(1, std::memory_order_relaxed); }
+  void redis_error() {
+    redis_errors_.fetch_add(1, std::memory_order_relaxed);
+    last_redis_error_ms_.store(now_ms(), std::memory_order_relaxed);
+  }
   void stampede_suppressed() { suppressed_.fetch_add(1, std::memory_order_relaxed); }
   void lease_wait() { lease_waits_.fetch_add(1, std::memory_order_relaxed); }
   void invalidated() { invalidations_.fetch_add(1, std::memory_order_relaxed); }
@@ -39,6 +43,8 @@ class Counters {
   void reset();
 
  private:
+  static std::int64_t now_ms();
+  std::atomic<std::int64_t> last_redis_error_ms_{-1};
   std::atomic<std::int64_t> hits_{0}, misses_{0}, collapsed_{0}, db_queries_{0}, redis_errors_{0},
       suppressed_{0}, lease_waits_{0}, invalidations_{0}, pending_{0};
 };

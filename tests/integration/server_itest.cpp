@@ -232,7 +232,13 @@ TEST_F(ServerTest, RedisDownServesFromTheDatabaseAndRecovers) {
         return http(server.port(), "GET", "/products/5").header("x-cache") == "HIT";
       },
       10s));
-  EXPECT_EQ(http(server.port(), "GET", "/ready").json().at("cache"), "ok");
+  // Serving again, but it failed moments ago: shown as degraded until `degraded_for` (10 s) passes quietly.
+  auto after = http(server.port(), "GET", "/ready");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.json().at("cache"), "degraded");
+  auto stats_after = http(server.port(), "GET", "/api/stats").json();
+  EXPECT_EQ(stats_after.at("cache"), "degraded");
+  EXPECT_GE(stats_after.at("app").at("ms_since_redis_error").to_number<int>(), 0);
 }
 
 TEST_F(ServerTest, SlowRedisTimesOutToTheDatabaseAndTheBreakerOpens) {
@@ -284,7 +290,60 @@ TEST_F(ServerTest, PostgresDownIs503AndRecovers) {
   ASSERT_EQ(backends("start", "pg"), 0);
   EXPECT_TRUE(
       eventually([&] { return http(server.port(), "GET", "/products/8?cache=bypass").status == 200; }, 15s));
-  EXPECT_EQ(http(server.port(), "GET", "/ready").status, 200);
+  // Each I/O thread has its own pool and breaker: the other thread's may stay open for up to a second more.
+  EXPECT_TRUE(eventually([&] { return http(server.port(), "GET", "/ready").status == 200; }, 3s));
+}
+
+// pg_terminate_backend of every pooled connection (as an operator or a failover does): a read is idempotent,
+// so the one that finds its connection broken is sent again on a fresh one, and nobody sees an error.
+TEST_F(ServerTest, AReadWhoseConnectionWasTerminatedIsRetriedOnAFreshOne) {
+  ServerProcess server({"--db-pool-size", "2"});
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(http(server.port(), "GET", "/products/5?cache=bypass").status, 200);
+  const auto killed =
+      sql("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+          "WHERE application_name = 'cachelab' AND pid <> pg_backend_pid()) t");
+  ASSERT_GE(std::stoi(killed.at(0).at(0)), 1) << "no pooled connection to terminate";
+  for (int i = 0; i < 4; ++i) {
+    auto r = http(server.port(), "GET", "/products/5?cache=bypass");
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+}
+
+// PostgreSQL stopped: /ready answers within its own deadline (--ready-timeout-ms), not the query deadline,
+// and a miss gets its 503 as quickly.
+TEST_F(ServerTest, ReadinessAndMissesFailFastWhilePostgresIsDown) {
+  ServerProcess server({"--db-timeout-ms", "5000", "--ready-timeout-ms", "500"});
+  ASSERT_EQ(http(server.port(), "GET", "/ready").status, 200);
+  ASSERT_EQ(backends("stop", "pg"), 0);
+  for (const char* target : {"/ready", "/products/8?cache=bypass"}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto r = http(server.port(), "GET", target);
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(r.status, 503) << target << " " << r.body;
+    EXPECT_LT(took, std::chrono::milliseconds(1500)) << target;
+  }
+  ASSERT_EQ(backends("start", "pg"), 0);
+  EXPECT_TRUE(eventually([&] { return http(server.port(), "GET", "/ready").status == 200; }, 15s));
+}
+
+// PostgreSQL frozen (every process SIGSTOPped: connections stay open, nothing answers): /ready still answers
+// 503 within its own deadline, and cached reads are untouched.
+TEST_F(ServerTest, ReadinessHasItsOwnDeadlineWhenPostgresHangs) {
+  ServerProcess server({"--db-timeout-ms", "5000", "--ready-timeout-ms", "400"});
+  ASSERT_EQ(http(server.port(), "GET", "/products/12").status, 200);  // now cached
+  const auto pids = postgres_pids();
+  ASSERT_FALSE(pids.empty());
+  for (int pid : pids) kill(pid, SIGSTOP);
+  const auto started = std::chrono::steady_clock::now();
+  auto ready = http(server.port(), "GET", "/ready");
+  const auto took = std::chrono::steady_clock::now() - started;
+  auto hit = http(server.port(), "GET", "/products/12");
+  for (int pid : pids) kill(pid, SIGCONT);
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_LT(took, std::chrono::milliseconds(1500));
+  EXPECT_EQ(hit.status, 200);
+  EXPECT_EQ(hit.header("x-cache"), "HIT");
+  EXPECT_TRUE(eventually([&] { return http(server.port(), "GET", "/ready").status == 200; }, 10s));
 }
 
 TEST_F(ServerTest, ConcurrentClientsGetCorrectAnswersAndTheServerStopsCleanly) {

@@ -1,5 +1,6 @@
 #include "support/harness.hpp"
 
+#include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -16,6 +17,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -192,6 +196,37 @@ int redis_pid() {
   if (!info) return -1;
   auto at = info->find("process_id:");
   return at == std::string::npos ? -1 : std::stoi(info->substr(at + 11));
+}
+
+void allow_descriptor_exhaustion() {
+  const std::string suppressions = ::testing::TempDir() + "ubsan-vptr.supp";
+  std::ofstream(suppressions) << "vptr_check:*\n";
+  const std::string options = env("UBSAN_OPTIONS");
+  if (options.find(suppressions) == std::string::npos)
+    ::setenv("UBSAN_OPTIONS", (options + ":suppressions=" + suppressions).c_str(), 1);
+}
+
+std::vector<int> postgres_pids() {
+  const auto dir = sql("SHOW data_directory").at(0).at(0);
+  std::ifstream pidfile(dir + "/postmaster.pid");
+  int postmaster = -1;
+  if (!(pidfile >> postmaster)) return {};
+  std::vector<int> pids{postmaster};
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: the command may hold spaces and parentheses, so parse after the last ')'.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    int ppid = 0;
+    if (rest >> state >> ppid && ppid == postmaster) pids.push_back(std::stoi(name));
+  }
+  return pids;
 }
 
 CommandResult run_cachelab(const std::vector<std::string>& args) {

@@ -41,6 +41,11 @@ class ServerProcess {
   unsigned short port_ = 0;
 };
 
+// For servers started from now on in this test process: UBSan's vptr check probes memory through a pipe,
+// which fails when the server has no descriptor left, and it then reports every virtual call as a bad type.
+// Tests that exhaust a server's descriptors call this to suppress that one check (all others stay fatal).
+void allow_descriptor_exhaustion();
+
 // How many servers exited with a non-zero status (a sanitizer report, a crash) when stopped.
 int unclean_server_exits();
 
@@ -64,6 +69,10 @@ std::vector<std::vector<std::string>> sql(const std::string& query);
 
 // The test Redis server's process id (for SIGSTOP/SIGCONT), from INFO.
 int redis_pid();
+
+// The test PostgreSQL's processes: the postmaster (from postmaster.pid in its data directory) and its
+// children.
+std::vector<int> postgres_pids();
 
 // Runs `cachelab <args>` to completion; its exit status and everything it printed (stdout and stderr).
 struct CommandResult {

@@ -35,9 +35,10 @@ async function poll() {
     render(r.data);
     lastOk = Date.now();
     status.classList.remove('bad');
-    setText(status, r.data.cache === 'ok'
-      ? `Live · updated ${new Date(lastOk).toLocaleTimeString('en-GB')}`
-      : 'Live · Redis is unavailable: reads go to PostgreSQL');
+    const updated = `Live · updated ${new Date(lastOk).toLocaleTimeString('en-GB')}`;
+    setText(status, r.data.cache === 'ok' ? updated
+      : r.data.cache === 'degraded' ? `${updated} · Redis failed calls in the last 10 s (see redis_errors)`
+        : 'Live · Redis is unavailable: reads go to PostgreSQL');
   } else {
     status.classList.add('bad');
     setText(status, `Stats unavailable: ${describeError(r)}`);

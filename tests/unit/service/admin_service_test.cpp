@@ -83,5 +83,30 @@ TEST_F(Admin, ExpiringAProductForTheDemoDeletesItsKeyAndNamesIt) {
   EXPECT_FALSE(redis->data.contains(*key));
 }
 
+// The cache's state in /api/stats: unavailable without Redis, degraded for `degraded_for` after a failure.
+TEST(CacheState, IsDegradedForAWhileAfterARedisFailureThenOk) {
+  CacheStats s;
+  EXPECT_EQ(s.state(), "unavailable");
+  s.redis = RedisStats{};
+  EXPECT_EQ(s.state(), "ok");  // ms_since_redis_error = -1: never failed
+  s.app.ms_since_redis_error = 0;
+  EXPECT_EQ(s.state(), "degraded");
+  s.app.ms_since_redis_error = std::chrono::milliseconds(degraded_for).count() - 1;
+  EXPECT_EQ(s.state(), "degraded");
+  s.app.ms_since_redis_error = std::chrono::milliseconds(degraded_for).count();
+  EXPECT_EQ(s.state(), "ok");
+}
+
+TEST(CacheState, ARedisErrorIsTimedByTheCounters) {
+  Counters c;
+  EXPECT_EQ(c.snapshot().ms_since_redis_error, -1);
+  c.redis_error();
+  const auto since = c.snapshot().ms_since_redis_error;
+  EXPECT_GE(since, 0);
+  EXPECT_LT(since, 1000);
+  c.reset();  // a flush clears statistics, not the fact that Redis failed
+  EXPECT_GE(c.snapshot().ms_since_redis_error, 0);
+}
+
 }  // namespace
 }  // namespace cachelab::service
