@@ -1,16 +1,17 @@
 // db/pg_pool: a small pool of PgConnections for one I/O thread (each thread has its own; no locks).
-// Owns idle connections, the queue of coroutines waiting for one, and a circuit breaker. Never waits past the
-// caller's deadline (a new connection gets `connect_timeout` at most), never opens more than `max_size`
-// connections. Fails with `unavailable` when PostgreSQL refuses a new connection or the breaker is open, and
-// `timeout` when none frees up in time; broken connections are dropped and re-opened on demand, which is how
-// the service recovers by itself when PostgreSQL comes back.
-// Outages: a caller whose new connection is refused tries again every `retry_pause`, for up to `outage_wait`
-// (within its deadline), so a PostgreSQL restart of a fraction of a second costs a delay, not an error. Once
-// connections have failed for `outage_wait` in a row (or one caller tried that long), the circuit breaker
-// opens: acquire() fails at once for `breaker_open`, and the callers queued meanwhile are failed too, so a
-// longer outage costs a request a 503 within `outage_wait` rather than a wait for its query deadline; then
-// one caller may try to connect, and its success closes the breaker. A connection that broke while in use is
-// no failure of its own: after a restart every pooled connection breaks, and the remedy is to open new ones.
+// Owns idle connections, the queue of coroutines waiting for one, and a circuit breaker. Never waits past
+// the caller's deadline (a new connection gets `connect_timeout` at most), never opens more than `max_size`
+// connections. Fails with `unavailable` when PostgreSQL kept refusing new connections or the breaker is
+// open, and `timeout` when none frees up in time; broken connections are dropped and re-opened on demand,
+// which is how the service recovers by itself when PostgreSQL comes back.
+// Outages: a caller whose new connection is refused tries again every `retry_pause`, for up to
+// `outage_wait` (within its deadline), so a PostgreSQL restart of a fraction of a second costs a delay, not
+// an error. Once connections have failed for `outage_wait` in a row (or one caller tried that long), the
+// circuit breaker opens: acquire() fails at once for `breaker_open`, and the callers queued meanwhile are
+// failed too, so a longer outage costs a request a 503 within `outage_wait` rather than a wait for its
+// query deadline; then one caller may try to connect, and its success closes the breaker. A connection
+// that broke while in use is no failure of its own: after a restart every pooled connection breaks, and
+// the remedy is to open new ones.
 #pragma once
 
 #include "db/pg_connection.hpp"

@@ -2,14 +2,12 @@
 // load` and the dashboard's load lab. Sees the server only through HTTP. Owns its threads (one io_context
 // each), keep-alive connections spread over them, and per-thread histograms and counters, merged once a
 // second for the progress report and at the end for the final one. Two ways to load:
-//  - closed loop (`rate` 0): every connection sends its next request as soon as the previous answer arrived;
-//  the
-//    latency is send → answer. A stalled server slows the senders down, so a closed loop under-reports
-//    stalls.
-//  - open loop (`rate` > 0): requests are due at a constant schedule (each connection a share of the rate)
-//  and
-//    every latency is measured from the request's *intended* send time, so a stall counts in full for every
-//    request that should have been sent during it (coordinated omission corrected, as wrk2 does).
+//  - closed loop (`rate` 0): every connection sends its next request as soon as the previous answer
+//    arrived; the latency is send → answer. A stalled server slows the senders down, so a closed loop
+//    under-reports stalls.
+//  - open loop (`rate` > 0): requests are due at a constant schedule (each connection a share of the rate),
+//    and every latency is measured from the request's *intended* send time, so a stall counts in full for
+//    every request that should have been sent during it (coordinated omission corrected, as wrk2 does).
 // Never allocates on the measuring path (histograms are fixed arrays; request and buffer strings keep their
 // capacity). How it fails: a connection that cannot connect, times out or breaks counts an error and
 // reconnects; the run goes on.
