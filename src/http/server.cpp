@@ -54,12 +54,15 @@ struct Server::State {
 
 namespace {
 
+// Counts a connection out of Server::State::open when its coroutine ends, however it ends.
+struct OpenGuard {
+  std::atomic<std::size_t>& n;
+  ~OpenGuard() { --n; }
+};
+
 // A connection accepted on `worker`'s thread: who it is, then the session loop over a tcp_stream.
 asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& worker, tcp::socket socket) {
-  struct OpenGuard {
-    std::atomic<std::size_t>& n;
-    ~OpenGuard() { --n; }
-  } guard{state->open};
+  OpenGuard guard{state->open};
   Peer peer;
   boost::system::error_code ec;
   if (auto ep = socket.remote_endpoint(ec); !ec) {
@@ -99,10 +102,7 @@ std::string too_many_connections(const ServerOptions& o) {
 }
 
 asio::awaitable<void> refuse(std::shared_ptr<Server::State> state, tcp::socket socket) {
-  struct OpenGuard {
-    std::atomic<std::size_t>& n;
-    ~OpenGuard() { --n; }
-  } guard{state->open};
+  OpenGuard guard{state->open};
   beast::tcp_stream stream(std::move(socket));
   boost::system::error_code ec;
   stream.expires_after(std::chrono::seconds(1));
