@@ -6,12 +6,14 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps node-deps build build-debug demo demo-check test faults image-test bench screenshots stop clean format
+.PHONY: help deps node-deps build build-debug build-fuzz demo demo-check test fuzz faults image-test bench screenshots stop \
+	clean format
 
 help:
 	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
 	@echo "make test   install, build with sanitizers, run every test (unit + integration)"
 	@echo "make demo-check  run make demo in the background and check it serves the dashboard, then stop it"
+	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS each (default 300; make test runs them 20 s each)"
 	@echo "make faults  the fault suite at full length against the release binary (figures in build/faults-report.md)"
 	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
@@ -37,11 +39,20 @@ build-debug: node-deps
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug
 
+build-fuzz: node-deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+
 demo: build
 	@bash scripts/demo.sh $(PORT) $(SCALE)
 
-test: build-debug
+test: build-debug build-fuzz
 	ctest --preset debug
+	ctest --preset fuzz
+
+# The fuzz targets (fuzz/) for longer; new inputs land in build/fuzz/corpus/, crashes in build/fuzz/artifacts/.
+fuzz: build-fuzz
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} ctest --preset fuzz
 
 # `make demo` in the background, checked from outside: the dashboard and a product (MISS, then HIT), then stopped.
 demo-check:
@@ -65,7 +76,7 @@ stop:
 	@bash scripts/backends.sh stop
 
 format:
-	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.[ch]pp' 'tests/*.[ch]pp' | xargs ls -d 2>/dev/null)
+	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.[ch]pp' 'tests/*.[ch]pp' 'fuzz/*.cpp' | xargs ls -d 2>/dev/null)
 
 # The backends' data may live outside the clone (as root: /var/lib/cachelab/, see scripts/backends.sh): destroy
 # every pair (the demo's, the tests', the screenshots') before the build directory that names two of them goes.

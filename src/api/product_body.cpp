@@ -41,7 +41,8 @@ Result<std::string> text_field(const boost::json::value& v, std::string_view fie
 
 Result<std::string> price_field(const boost::json::value& v) {
   if (!v.is_number()) return bad("invalid_price", "price must be a number");
-  const double x = v.to_number<double>();
+  double x = v.to_number<double>();
+  if (x == 0) x = 0;  // -0 is 0 ("-0.00" would reach PostgreSQL and the client otherwise)
   if (!std::isfinite(x) || x < 0 || x > max_price) {
     return bad("invalid_price", fmt::format("price must be from 0 to {:.2f}", max_price));
   }

@@ -4,7 +4,7 @@
 #include "core/deadline.hpp"
 
 #include <fmt/format.h>
-#include <hiredis/hiredis.h>
+#include <hiredis/hiredis.h>  // redisFormatCommandArgv
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -57,49 +57,14 @@ Error unexpected_reply(const RedisReply& r) {
                     Backend::cache);
 }
 
-namespace {
-
-RedisReply convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::string;
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::status;
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::error;
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::array;
-      break;
-    default:
-      out.type = RedisReply::Type::nil;
-      break;
-  }
-  if (r->str != nullptr) out.str.assign(r->str, r->len);
-  out.integer = r->integer;
-  out.elements.reserve(r->elements);
-  for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-  return out;
-}
-
-}  // namespace
-
 std::shared_ptr<RedisConnection> RedisConnection::create(asio::any_io_executor ex, Options options) {
   return std::shared_ptr<RedisConnection>(new RedisConnection(ex, std::move(options)));
 }
 
 RedisConnection::RedisConnection(asio::any_io_executor ex, Options options)
-    : ex_(ex), options_(std::move(options)), socket_(ex), wake_(ex), reader_(redisReaderCreate()) {}
+    : ex_(ex), options_(std::move(options)), socket_(ex), wake_(ex) {}
 
-RedisConnection::~RedisConnection() {
-  redisReaderFree(reader_);
-}
+RedisConnection::~RedisConnection() = default;
 
 void RedisConnection::start() {
   asio::co_spawn(
@@ -219,19 +184,15 @@ asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
       drop_connection("read failed: " + ec.message());
       co_return;
     }
-    if (redisReaderFeed(reader_, buf.data(), n) != REDIS_OK) {
-      drop_connection("RESP reader error");
-      co_return;
-    }
+    reader_.feed(std::string_view(buf.data(), n));
     for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
-        drop_connection("RESP protocol error");
+      auto next = reader_.next();
+      if (reader_.failed()) {
+        drop_connection("RESP protocol error: " + reader_.error());
         co_return;
       }
-      if (raw == nullptr) break;
-      RedisReply reply = convert(static_cast<redisReply*>(raw));
-      freeReplyObject(raw);
+      if (!next) break;
+      RedisReply reply = std::move(*next);
       if (pending_.empty()) {
         drop_connection("reply with no caller waiting");
         co_return;
@@ -255,8 +216,7 @@ void RedisConnection::drop_connection(const std::string& why) {
   write_buf_.clear();
   boost::system::error_code ec;
   socket_.close(ec);
-  redisReaderFree(reader_);
-  reader_ = redisReaderCreate();
+  reader_.reset();
   for (auto& p : pending_) {
     p->error = make_error(ErrorKind::unavailable, "Redis connection lost: " + why, Backend::cache);
     p->done = true;

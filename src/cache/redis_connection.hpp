@@ -1,5 +1,5 @@
 // cache/redis_connection: one pipelined Redis connection on an Asio executor, speaking RESP through
-// hiredis's reply reader. Owns the socket, the hiredis reader, the write buffer and the FIFO of callers
+// cache/resp_reader (hiredis's reader). Owns the socket, the reader, the write buffer and the FIFO of callers
 // waiting for replies; commands issued in the same turn of the event loop leave in one write.
 // Never blocks and never waits past its command timeout: a caller whose reply is late gets `timeout` and
 // the reply is discarded when it comes. Never retries a command.
@@ -8,6 +8,7 @@
 // backoff, and a single probe call closes the breaker again.
 #pragma once
 
+#include "cache/resp_reader.hpp"
 #include "core/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -24,20 +25,10 @@
 #include <string_view>
 #include <vector>
 
-struct redisReader;
-
 namespace cachelab::cache {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-
-struct RedisReply {
-  enum class Type { string, array, integer, nil, status, error };
-  Type type = Type::nil;
-  std::string str;  // string, status or error text
-  long long integer = 0;
-  std::vector<RedisReply> elements;
-};
 
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
@@ -93,7 +84,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   Options options_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer wake_;  // the maintain loop sleeps on it until the connection drops
-  redisReader* reader_ = nullptr;
+  RespReader reader_;
   std::string write_buf_;
   std::deque<std::shared_ptr<Pending>> pending_;
   std::uint64_t generation_ = 0;

@@ -6,6 +6,32 @@
 
 namespace cachelab {
 
+bool is_json_number(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const std::size_t from = i;
+    if (!digits() || i - from > 3) return false;  // 1e88888888893 overflows parsers (Boost.JSON's among them)
+  }
+  return i == s.size();
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
@@ -116,6 +142,10 @@ JsonWriter& JsonWriter::number(double d, int decimals) {
     fmt::format_to(std::back_inserter(out_), "{:.{}f}", d, decimals);
   }
   return *this;
+}
+
+JsonWriter& JsonWriter::numeric_text(std::string_view text) {
+  return is_json_number(text) ? raw(text) : null();
 }
 
 JsonWriter& JsonWriter::raw(std::string_view json) {

@@ -15,6 +15,10 @@ namespace cachelab {
 // Appends s as a JSON string literal (quotes included), escaping what RFC 8259 requires.
 void append_json_string(std::string& out, std::string_view s);
 
+// True when s is a number as RFC 8259 writes one, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, with an
+// exponent of at most three digits (a longer one overflows parsers; PostgreSQL never writes one).
+bool is_json_number(std::string_view s);
+
 class JsonWriter {
  public:
   explicit JsonWriter(std::string& out) : out_(out) {}
@@ -31,7 +35,10 @@ class JsonWriter {
   JsonWriter& value(bool b);
   // A fixed-point number with `decimals` digits after the point (e.g. 0.214); NaN and infinities become null.
   JsonWriter& number(double d, int decimals);
-  // Text that is already a valid JSON number or document: "19.99" from a numeric column, a cached body.
+  // Numeric text from PostgreSQL ("19.90", "0.412") as the number it says; text that is no JSON number
+  // ("NaN" and "Infinity", which numeric and float columns can hold, "" or "null" for NULL) becomes null.
+  JsonWriter& numeric_text(std::string_view text);
+  // Text that is already a valid JSON document: a cached body, a report rendered before.
   JsonWriter& raw(std::string_view json);
   JsonWriter& null();
 

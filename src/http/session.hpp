@@ -101,10 +101,27 @@ asio::awaitable<void> write_streamed(Stream& stream, Response& res, BodyStream& 
                              asio::redirect_error(asio::use_awaitable, ec));
 }
 
+// True when the target starts as an http:// or https:// URL (any case), the absolute form of RFC 9112 §3.2.2.
+inline bool absolute_form(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme))
+      return true;
+  }
+  return false;
+}
+
 // What RFC 9110/9112 ask of a request head beyond what the parser checks, or nothing when it is acceptable:
-// HTTP/1.1 needs Host (400); a transfer coding other than chunked is not implemented (501); an expectation
-// other than 100-continue cannot be met (417).
+// the target is in origin form ("/path?q"), absolute form with an http(s) scheme, or "*" for OPTIONS (400,
+// as nginx answers; this server is no proxy, so no authority form); HTTP/1.1 needs Host (400); a transfer
+// coding other than chunked is not implemented (501); an expectation other than 100-continue cannot be met
+// (417).
 inline std::optional<Response> refuse_head(const ServerOptions& o, const Request& head) {
+  const std::string_view target = head.target();
+  const bool asterisk = target == "*" && head.method() == beast_http::verb::options;
+  if (!asterisk && !target.starts_with('/') && !absolute_form(target)) {
+    return transport_error(o, beast_http::status::bad_request, "invalid_target",
+                           "the request target must be a path (/...), an http(s) URL, or * for OPTIONS");
+  }
   if (head.version() >= 11 && head.find(beast_http::field::host) == head.end()) {
     return transport_error(o, beast_http::status::bad_request, "missing_host",
                            "an HTTP/1.1 request needs a Host header");
@@ -122,22 +139,21 @@ inline std::optional<Response> refuse_head(const ServerOptions& o, const Request
 }
 
 // An absolute-form target ("http://host/path?q", RFC 9112 §3.2.2: a server must accept it) in origin form
-// ("/path?q"); the Host header is the authority when the request had none. Other targets are left alone.
+// ("/path?q", a fragment dropped); the Host header is the authority when the request had none. Other targets
+// (refuse_head let through only origin form and "*") are left alone.
 inline void to_origin_form(Request& req) {
   const std::string_view target = req.target();
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() < scheme.size() || !beast::iequals(target.substr(0, scheme.size()), scheme)) continue;
-    const auto rest = target.substr(scheme.size());
-    const auto end = rest.find_first_of("/?#");
-    const auto authority = rest.substr(0, end);
-    std::string origin = end == std::string_view::npos ? "/" : std::string(rest.substr(end));
-    if (!origin.empty() && origin.front() == '?') origin.insert(0, "/");
-    if (req.find(beast_http::field::host) == req.end() && !authority.empty()) {
-      req.set(beast_http::field::host, authority);
-    }
-    req.target(origin);
-    return;
+  if (!absolute_form(target)) return;
+  const auto rest = target.substr(target.find("://") + 3);
+  const auto end = rest.find_first_of("/?#");
+  const auto authority = rest.substr(0, end);
+  std::string origin =
+      end == std::string_view::npos || rest[end] == '#' ? "/" : std::string(rest.substr(end));
+  if (origin.front() == '?') origin.insert(0, "/");
+  if (req.find(beast_http::field::host) == req.end() && !authority.empty()) {
+    req.set(beast_http::field::host, authority);
   }
+  req.target(origin);
 }
 
 }  // namespace detail

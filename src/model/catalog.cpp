@@ -15,16 +15,16 @@ std::string to_json(const std::vector<CategoryStats>& categories) {
         .field("product_count", c.product_count)
         .field("review_count", c.review_count)
         .key("avg_rating")
-        .raw(c.avg_rating)
+        .numeric_text(c.avg_rating)
         .key("price")
         .begin_object()
         .field("count", c.product_count)
         .key("avg")
-        .raw(c.price_avg)
+        .numeric_text(c.price_avg)
         .key("min")
-        .raw(c.price_min)
+        .numeric_text(c.price_min)
         .key("max")
-        .raw(c.price_max)
+        .numeric_text(c.price_max)
         .end_object()
         .end_object();
   }
@@ -42,10 +42,10 @@ std::string to_json(const SearchPage& page) {
         .field("name", h.name)
         .field("description", h.description)
         .key("price")
-        .raw(h.price)
+        .numeric_text(h.price)
         .field("category", h.category)
         .key("score")
-        .raw(h.score)
+        .numeric_text(h.score)
         .end_object();
   }
   w.end_array()
@@ -67,11 +67,11 @@ std::string to_json(const TopProducts& top) {
         .field("id", t.id)
         .field("name", t.name)
         .key("price")
-        .raw(t.price)
+        .numeric_text(t.price)
         .field("category", t.category)
         .field("review_count", t.review_count)
         .key("avg_rating")
-        .raw(t.avg_rating)
+        .numeric_text(t.avg_rating)
         .end_object();
   }
   w.end_array().field("min_reviews", top.min_reviews).field("limit", top.limit).end_object();

@@ -14,7 +14,7 @@ struct CategoryStats {
   std::string name;
   std::int64_t product_count = 0;
   std::int64_t review_count = 0;
-  std::string avg_rating;  // numeric text or "null"
+  std::string avg_rating;  // numeric text, or "null" (rendered as null, as is NaN)
   std::string price_avg, price_min, price_max;
 };
 

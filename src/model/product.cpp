@@ -11,7 +11,7 @@ void write_product(JsonWriter& w, const Product& p) {
       .field("name", p.name)
       .field("description", p.description)
       .key("price")
-      .raw(p.price)
+      .numeric_text(p.price)
       .field("category", p.category)
       .field("created_at", p.created_at)
       .field("updated_at", p.updated_at)

@@ -14,7 +14,7 @@ struct Product {
   std::int64_t id = 0;
   std::string name;
   std::string description;
-  std::string price;       // numeric(10,2) as text, a valid JSON number literal
+  std::string price;       // numeric(10,2) as text; rendered as null if it is no JSON number (NaN)
   std::string category;    // the category's name
   std::string created_at;  // ISO 8601, UTC
   std::string updated_at;  // ISO 8601, UTC

@@ -14,6 +14,15 @@ TEST(ProductBody, AcceptsAFullBodyAndNormalisesThePrice) {
   EXPECT_EQ(*p.category, "Home & Kitchen");
 }
 
+// Found by fuzz/product_body: -0 was accepted as the price "-0.00".
+TEST(ProductBody, NegativeZeroIsThePriceZero) {
+  for (const char* body : {R"({"price":-0})", R"({"price":-0.0})", R"({"price":-0e5})"}) {
+    auto r = parse_product_body(body, BodyKind::partial);
+    ASSERT_TRUE(r) << body;
+    EXPECT_EQ(*r->price, "0.00") << body;
+  }
+}
+
 TEST(ProductBody, RejectsWhatTheApiPromisesToReject) {
   const std::pair<const char*, const char*> cases[] = {
       {"", "invalid_body"},

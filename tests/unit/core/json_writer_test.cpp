@@ -36,5 +36,20 @@ TEST(JsonWriter, NonFiniteNumbersBecomeNull) {
   EXPECT_EQ(out, "[null]");
 }
 
+// Found by fuzz/pg_rows: a numeric column holding 'NaN' (numeric(10,2) accepts it) was written into the JSON.
+TEST(JsonWriter, NumericTextThatIsNoJsonNumberBecomesNull) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_array();
+  for (const char* text : {"19.90", "0", "-0.5", "1e3", "2.5E-7", "NaN", "Infinity", "-Infinity", "", "null",
+                           "01", "1.", ".5", "+1", "1e", "0x10", "1 ", "1e1234"}) {
+    w.numeric_text(text);
+  }
+  w.end_array();
+  EXPECT_EQ(out,
+            "[19.90,0,-0.5,1e3,2.5E-7,null,null,null,null,null,null,null,null,null,null,null,null,null]");
+  EXPECT_NO_THROW(boost::json::parse(out));
+}
+
 }  // namespace
 }  // namespace cachelab

@@ -181,6 +181,21 @@ TEST_F(SessionTest, AnAbsoluteFormTargetIsServedAsItsPath) {
   EXPECT_EQ(seen, "/products/1?cache=bypass host=127.0.0.1:8000");
   serve("GET HTTP://example.com HTTP/1.0\r\n\r\n");  // no path, no Host: both from the target
   EXPECT_EQ(seen, "/ host=example.com");
+  serve("GET https://example.com#top HTTP/1.1\r\nHost: x\r\n\r\n");  // a fragment is dropped
+  EXPECT_EQ(seen, "/ host=x");
+}
+
+// Found by fuzz/http_request: any other target reached the handler as it was.
+TEST_F(SessionTest, ATargetInNoFormTheServerServesIs400BeforeTheHandler) {
+  for (std::string_view target : {"rttp://x/products/1", "products/1", "example.com:443", "*"}) {
+    const int before = handled;
+    auto out = serve("GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_NE(out.find("HTTP/1.1 400"), std::string::npos) << target;
+    EXPECT_NE(out.find("invalid_target"), std::string::npos) << target;
+    EXPECT_EQ(handled, before) << target;
+  }
+  auto out = serve("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");  // the one place "*" belongs
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos);
 }
 
 TEST_F(SessionTest, TransferCodingsOtherThanChunkedAre501) {
