@@ -1,0 +1,180 @@
+#include "cache/near_cache.hpp"
+
+#include <algorithm>
+#include <functional>
+
+namespace cachelab::cache {
+
+void InvalidationLog::publish(std::string key) {
+  std::lock_guard lock(mu_);
+  entries_.push_back(std::move(key));
+  if (entries_.size() > capacity_) entries_.pop_front();
+  seq_.fetch_add(1, std::memory_order_release);
+}
+
+NearCache::NearCache(std::size_t max_bytes, std::shared_ptr<const InvalidationLog> log,
+                     std::string generation_key)
+    : max_bytes_(max_bytes), log_(std::move(log)), generation_key_(std::move(generation_key)) {
+  seen_ = log_->sequence();
+}
+
+void NearCache::catch_up() {
+  if (log_->sequence() == seen_) return;  // the hit path's only synchronisation
+  seen_ = log_->read_since(seen_, [this](std::string_view key) { apply(key); });
+}
+
+void NearCache::apply(std::string_view key) {
+  if (key.empty()) {
+    if (!index_.empty()) ++stats_.flushes;
+    clear();
+  } else if (key == generation_key_) {
+    ++gen_epoch_;  // every derived entry is retired; each is dropped when next met
+  } else if (auto it = index_.find(key); it != index_.end()) {
+    ++stats_.invalidated;
+    remove(it->second);
+  }
+}
+
+std::optional<NearCache::Hit> NearCache::get(std::string_view key, NearClock::time_point now) {
+  catch_up();
+  if (log_->blind()) {
+    ++stats_.misses;
+    return std::nullopt;
+  }
+  auto it = index_.find(key);
+  if (it == index_.end()) {
+    ++stats_.misses;
+    return std::nullopt;
+  }
+  Entry& e = *it->second;
+  if (now >= e.expires || (e.derived && e.gen_epoch != gen_epoch_)) {
+    remove(it->second);
+    ++stats_.misses;
+    return std::nullopt;
+  }
+  e.freq = static_cast<std::uint8_t>(std::min(3, e.freq + 1));
+  ++stats_.hits;
+  return Hit{e.value, e.generation, std::chrono::ceil<std::chrono::milliseconds>(e.expires - now)};
+}
+
+NearCache::Ticket NearCache::ticket() const {
+  return Ticket{log_->sequence(), !log_->blind()};
+}
+
+bool NearCache::put(const Ticket& t, std::string_view key, std::string value, std::string generation,
+                    std::chrono::milliseconds ttl, bool derived, NearClock::time_point now) {
+  catch_up();
+  if (max_bytes_ == 0) return false;
+  // Refused: taken while blind, blind now, or an invalidation that may concern this key came after the ticket
+  // (its Redis read may have returned the value that the invalidation retired).
+  bool overtaken = !t.valid || log_->blind();
+  if (!overtaken && log_->sequence() != t.seq) {
+    log_->read_since(t.seq, [&](std::string_view k) {
+      overtaken = overtaken || k.empty() || k == key || (derived && k == generation_key_);
+    });
+  }
+  const std::size_t bytes = cost(key, value);
+  if (overtaken || ttl.count() <= 0 || bytes > max_bytes_ / 10) {
+    ++stats_.refused;
+    return false;
+  }
+  if (auto it = index_.find(key); it != index_.end()) remove(it->second);
+  make_room(bytes);
+  const bool was_ghost = ghost_has(key);
+  List& q = was_ghost ? main_ : small_;
+  q.push_front(Entry{std::string(key), std::move(value), std::move(generation), now + ttl, gen_epoch_, bytes,
+                     0, derived, was_ghost ? Queue::main : Queue::small});
+  (was_ghost ? main_bytes_ : small_bytes_) += bytes;
+  index_.emplace(q.front().key, q.begin());
+  ++stats_.inserts;
+  return true;
+}
+
+void NearCache::erase(std::string_view key) {
+  if (auto it = index_.find(key); it != index_.end()) remove(it->second);
+}
+
+void NearCache::clear() {
+  index_.clear();
+  small_.clear();
+  main_.clear();
+  small_bytes_ = main_bytes_ = 0;
+}
+
+void NearCache::remove(List::iterator it) {
+  index_.erase(it->key);
+  if (it->queue == Queue::small) {
+    small_bytes_ -= it->bytes;
+    small_.erase(it);
+  } else {
+    main_bytes_ -= it->bytes;
+    main_.erase(it);
+  }
+}
+
+void NearCache::make_room(std::size_t bytes) {
+  while (small_bytes_ + main_bytes_ + bytes > max_bytes_ && !(small_.empty() && main_.empty())) {
+    if (!small_.empty() && (small_bytes_ >= max_bytes_ / 10 || main_.empty())) {
+      evict_small();
+    } else {
+      evict_main();
+    }
+  }
+}
+
+// The oldest entry of the small queue: read again since it came → main (made room for), else → gone, its
+// hash remembered in the ghost queue.
+void NearCache::evict_small() {
+  auto it = std::prev(small_.end());
+  if (it->freq >= 1) {
+    it->freq = 0;
+    it->queue = Queue::main;
+    small_bytes_ -= it->bytes;
+    main_bytes_ += it->bytes;
+    main_.splice(main_.begin(), small_, it);
+    return;
+  }
+  remember_ghost(it->key);
+  ++stats_.evictions;
+  remove(it);
+}
+
+// The oldest entry of main: read since its last pass → another round with one read fewer, else → gone.
+void NearCache::evict_main() {
+  for (;;) {
+    auto it = std::prev(main_.end());
+    if (it->freq > 0) {
+      --it->freq;
+      main_.splice(main_.begin(), main_, it);
+      continue;
+    }
+    ++stats_.evictions;
+    remove(it);
+    return;
+  }
+}
+
+void NearCache::remember_ghost(std::string_view key) {
+  const std::size_t h = std::hash<std::string_view>{}(key);
+  ghost_fifo_.push_back(h);
+  ++ghost_[h];
+  // As many ghosts as main holds entries (at least 64).
+  while (ghost_fifo_.size() > std::max<std::size_t>(64, main_.size())) {
+    auto old = ghost_.find(ghost_fifo_.front());
+    if (--old->second == 0) ghost_.erase(old);
+    ghost_fifo_.pop_front();
+  }
+}
+
+bool NearCache::ghost_has(std::string_view key) const {
+  return ghost_.contains(std::hash<std::string_view>{}(key));
+}
+
+NearStats NearCache::stats() const {
+  NearStats s = stats_;
+  s.entries = index_.size();
+  s.bytes = small_bytes_ + main_bytes_;
+  return s;
+}
+
+}  // namespace cachelab::cache
