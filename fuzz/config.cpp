@@ -5,6 +5,7 @@
 // key distribution draws keys within 1..n).
 #include "config/config.hpp"
 #include "cache/redis_connection.hpp"
+#include "check.hpp"
 #include "loadgen/runner.hpp"
 #include "loadgen/workload.hpp"
 
@@ -19,14 +20,8 @@
 
 namespace {
 
+using cachelab::fuzz::check;
 using namespace cachelab;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
 
 void command_line(std::string_view in) {
   std::vector<std::string> args{"serve"};

@@ -3,6 +3,7 @@
 // Properties: no sanitizer report; the session ends when the input does (no hang); everything the server
 // writes parses as a sequence of HTTP/1.1 responses; every request the handler saw got a final response; a
 // handler never sees a request the transport must refuse (no Host on 1.1, a body past the limit).
+#include "check.hpp"
 #include "http/session.hpp"
 
 #include <spdlog/spdlog.h>
@@ -18,14 +19,8 @@
 
 namespace {
 
+using cachelab::fuzz::check;
 using namespace cachelab::http;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
 
 const ServerOptions& options() {
   static const ServerOptions o = [] {

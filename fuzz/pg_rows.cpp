@@ -3,6 +3,7 @@
 // get. Values are any UTF-8 text PostgreSQL could hold (no NUL) or NULL, in any column, including numeric
 // text that is not a JSON number ('NaN', 'Infinity', which numeric and float columns can hold). Properties:
 // no sanitizer report; every rendering is valid JSON.
+#include "check.hpp"
 #include "db/rows.hpp"
 
 #include <libpq-fe.h>
@@ -18,14 +19,8 @@
 
 namespace {
 
+using cachelab::fuzz::check;
 using namespace cachelab;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
 
 constexpr int columns = 8;  // the widest of the catalog's row shapes
 

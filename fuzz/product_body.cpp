@@ -3,6 +3,7 @@
 // price as "digits.dd" within numeric(10,2)); and the accepted patch, written back as JSON, is accepted
 // again as the same patch (what reaches PostgreSQL is exactly what the client meant).
 #include "api/product_body.hpp"
+#include "check.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/src.hpp>  // compiled in, so that libFuzzer sees its branches
@@ -15,20 +16,9 @@
 
 namespace {
 
+using cachelab::fuzz::check;
+using cachelab::fuzz::code_points;
 using namespace cachelab::api;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
-
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 void check_price(const std::string& p) {
   const auto dot = p.find('.');

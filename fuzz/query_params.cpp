@@ -3,6 +3,7 @@
 // back normalised (valid UTF-8, no control characters, trimmed, single spaces, ASCII lower case, 1..100
 // characters) and normalising it again changes nothing, so equivalent spellings share one cache key.
 #include "api/params.hpp"
+#include "check.hpp"
 
 #include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
@@ -16,20 +17,9 @@
 
 namespace {
 
+using cachelab::fuzz::check;
+using cachelab::fuzz::code_points;
 using namespace cachelab::api;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
-
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 void check_search(const std::string& q) {
   check(valid_utf8(q), "q is not UTF-8");

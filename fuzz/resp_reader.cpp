@@ -3,6 +3,7 @@
 // Properties: no sanitizer report (a partial reply freed on an error, nothing leaked); the pieces do not
 // matter: the same bytes fed whole and fed in pieces give the same replies and the same failure.
 #include "cache/resp_reader.hpp"
+#include "check.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -13,13 +14,7 @@ namespace {
 
 using cachelab::cache::RedisReply;
 using cachelab::cache::RespReader;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "property violated: %s\n", what);
-    std::abort();
-  }
-}
+using cachelab::fuzz::check;
 
 bool same(const RedisReply& a, const RedisReply& b) {
   if (a.type != b.type || a.str != b.str || a.integer != b.integer || a.elements.size() != b.elements.size())

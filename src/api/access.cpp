@@ -1,4 +1,5 @@
 #include "api/access.hpp"
+#include "core/text.hpp"
 
 #include <fmt/format.h>
 #include <boost/beast/core/string.hpp>
@@ -31,8 +32,7 @@ std::optional<Response> deny_unless_admin(const RequestContext& ctx, const ApiOp
     // time.
     const std::string_view given = ctx.request[http::field::authorization];
     const auto space = given.find(' ');
-    const bool bearer =
-        space != std::string_view::npos && boost::beast::iequals(given.substr(0, space), "Bearer");
+    const bool bearer = space != std::string_view::npos && iequals_ascii(given.substr(0, space), "Bearer");
     if (bearer && constant_time_equal(given.substr(space + 1), options.admin_token)) return std::nullopt;
     auto res = error_response(http::status::unauthorized, "unauthorized",
                               "this endpoint needs 'Authorization: Bearer <ADMIN_TOKEN>'");

@@ -30,8 +30,32 @@ void write_app_counters(JsonWriter& w, const service::CounterSnapshot& a) {
       .field("lease_waits", a.lease_waits)
       .field("invalidations", a.invalidations)
       .field("invalidations_pending", a.invalidations_pending)
-      .field("ms_since_redis_error", a.ms_since_redis_error)
-      .end_object();
+      .field("ms_since_redis_error", a.ms_since_redis_error);
+  w.field("near_hits", a.near_hits).key("near_cache");
+  if (!a.near) {
+    w.null();
+  } else {
+    const auto& n = *a.near;
+    w.begin_object()
+        .field("listening", n.listening)
+        .field("max_bytes", n.max_bytes)
+        .field("bytes", n.bytes)
+        .field("entries", n.entries)
+        .field("hits", n.hits)
+        .field("misses", n.misses)
+        .key("hit_rate")
+        .number(
+            n.hits + n.misses > 0 ? static_cast<double>(n.hits) / static_cast<double>(n.hits + n.misses) : 0,
+            4)
+        .field("evictions", n.evictions)
+        .field("invalidated", n.invalidated)
+        .field("refused", n.refused)
+        .field("flushes", n.flushes)
+        .field("invalidation_messages", n.invalidation_messages)
+        .field("invalidated_keys", n.invalidated_keys)
+        .end_object();
+  }
+  w.end_object();
 }
 
 void write_redis_stats(JsonWriter& w, const std::optional<service::RedisStats>& redis) {

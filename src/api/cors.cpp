@@ -1,4 +1,5 @@
 #include "api/cors.hpp"
+#include "core/text.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -16,7 +17,7 @@ std::string lower(std::string_view s) {
 // scheme://host[:port], nothing after: what a browser sends as Origin.
 bool looks_like_origin(std::string_view o) {
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (!boost::beast::iequals(o.substr(0, scheme.size()), scheme)) continue;
+    if (!iequals_ascii(o.substr(0, scheme.size()), scheme)) continue;
     auto rest = o.substr(scheme.size());
     return !rest.empty() && rest.find_first_of("/?#@ ") == std::string_view::npos;
   }
@@ -56,8 +57,8 @@ std::optional<std::string> CorsPolicy::allowed(std::string_view origin) const {
 
 bool same_origin(std::string_view origin, std::string_view host) {
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (boost::beast::iequals(origin.substr(0, scheme.size()), scheme)) {
-      return !host.empty() && boost::beast::iequals(origin.substr(scheme.size()), host);
+    if (iequals_ascii(origin.substr(0, scheme.size()), scheme)) {
+      return !host.empty() && iequals_ascii(origin.substr(scheme.size()), host);
     }
   }
   return false;

@@ -53,7 +53,7 @@ awaitable<Response> demo_stampede(const Api& api, RequestContext& ctx) {
           auto a = co_await catalog.product(id, CacheMode::use);
           if (a && !a->not_found) {
             ++burst->ok;
-            burst->from_cache += a->source == service::Source::cache;
+            burst->from_cache += is_hit(*a);
             burst->collapsed += a->collapsed;
           }
           if (--burst->left == 0) burst->done.cancel();

@@ -5,15 +5,29 @@
 namespace cachelab::api {
 
 std::string_view source_name(service::Source source) {
-  return source == service::Source::cache ? "cache" : "database";
+  switch (source) {
+    case service::Source::memory:
+      return "memory";
+    case service::Source::cache:
+      return "cache";
+    case service::Source::database:
+      break;
+  }
+  return "database";
 }
 
-// RFC 9211: hit (with ttl), or fwd=miss|bypass, plus `stored` when we cached the answer and `collapsed` when
-// this request waited for another one's load instead of querying.
+bool is_hit(const service::Answer& a) {
+  return a.source == service::Source::cache || a.source == service::Source::memory;
+}
+
+// RFC 9211: hit (with ttl, and detail=l1 from the near cache or detail=redis), or fwd=miss|bypass, plus
+// `stored` when we cached the answer and `collapsed` when this request waited for another one's load instead
+// of querying.
 std::string cache_status(const service::Answer& a) {
   std::string s;
-  if (a.source == service::Source::cache) {
-    s = fmt::format("cachelab; hit; ttl={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
+  if (is_hit(a)) {
+    s = fmt::format("cachelab; hit; ttl={}; detail={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0,
+                    a.source == service::Source::memory ? "l1" : "redis");
     if (a.stale) s += "; stale";
   } else if (a.bypassed) {
     s = "cachelab; fwd=bypass";
@@ -29,11 +43,15 @@ std::string cache_status(const service::Answer& a) {
 namespace {
 
 void set_cache_headers(Response& res, const service::Answer& a, double fetch_time_ms) {
-  const bool hit = a.source == service::Source::cache;
-  res.set("X-Cache", hit ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
+  res.set("X-Cache", is_hit(a) ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
   res.set("Cache-Status", cache_status(a));
-  res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}",
-                                       a.timings.redis_ms, a.timings.db_ms, fetch_time_ms));
+  // A near-cache hit touched neither backend: its timing is the total alone.
+  if (a.source == service::Source::memory) {
+    res.set("Server-Timing", fmt::format("l1;dur={:.3f}, total;dur={:.3f}", fetch_time_ms, fetch_time_ms));
+  } else {
+    res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}",
+                                         a.timings.redis_ms, a.timings.db_ms, fetch_time_ms));
+  }
 }
 
 }  // namespace
@@ -48,7 +66,9 @@ Response render_answer(const service::Answer& a, double fetch_time_ms, std::stri
   body.reserve(a.body.size() + 96);
   // The stored value is a JSON object; splice our fields in before its closing brace instead of parsing it.
   body.append(a.body, 0, a.body.size() - 1);
-  body += a.source == service::Source::cache ? R"(,"source":"cache")" : R"(,"source":"database")";
+  body += ",\"source\":\"";
+  body += source_name(a.source);
+  body += '"';
   body += ",\"fetch_time_ms\":";
   fmt::format_to(std::back_inserter(body), "{:.3f}", fetch_time_ms);
   // On a hit what the entry has left; on a miss that stored the answer, the TTL it was stored with.

@@ -28,7 +28,9 @@ std::string cache_status(const service::Answer& answer);
 // "written_through" or "invalidation_pending") and "invalidated_keys".
 void write_invalidation(JsonWriter& w, const service::Invalidation& cache);
 
-// "cache" or "database".
+// "memory" (the near cache), "cache" (Redis) or "database".
 std::string_view source_name(service::Source source);
+// Served from the near cache or Redis.
+bool is_hit(const service::Answer& a);
 
 }  // namespace cachelab::api

@@ -7,6 +7,9 @@
 #include "app/limits.hpp"
 #include "app/policy.hpp"
 #include "cache/inspector.hpp"
+#include "cache/invalidation_listener.hpp"
+#include "cache/keys.hpp"
+#include "cache/near_cache.hpp"
 #include "cache/redis_connection.hpp"
 #include "cache/store.hpp"
 #include "core/log.hpp"
@@ -55,6 +58,15 @@ struct Worker {
   std::shared_ptr<cache::RedisConnection> redis;
   std::shared_ptr<service::AdminService> admin;
   std::shared_ptr<api::Router> router;
+  std::shared_ptr<cache::NearCache> near;                 // null when --l1-max-bytes is 0
+  std::shared_ptr<cache::InvalidationListener> listener;  // the process's one, on the first worker
+};
+
+// The near cache's process-wide parts: the invalidation log every worker's NearCache applies, and the
+// listener that feeds it (created on the first worker's event loop).
+struct NearTier {
+  std::shared_ptr<cache::InvalidationLog> log;
+  std::shared_ptr<cache::InvalidationListener> listener;
 };
 
 // What every worker shares: the app's counters and the drain flag (both atomics).
@@ -106,14 +118,25 @@ void announce(const config::ServeConfig& c) {
   }
 }
 
-Worker make_worker(const Shared& shared) {
+Worker make_worker(const Shared& shared, NearTier& near, int threads) {
   const auto& c = shared.config;
   Worker w;
   w.context = std::make_unique<IoContext>(1);
   auto ex = w.context->get_executor();
-  w.redis = cache::RedisConnection::create(
-      ex, {.endpoint = shared.redis, .timeout = milliseconds(c.redis_timeout_ms)});
-  auto store = cache::make_redis_store(w.redis);
+  cache::RedisConnection::Options redis_options{.endpoint = shared.redis,
+                                                .timeout = milliseconds(c.redis_timeout_ms)};
+  if (near.log) {
+    if (!near.listener) {
+      near.listener = std::make_shared<cache::InvalidationListener>(ex, shared.redis, near.log);
+      w.listener = near.listener;
+    }
+    // What Redis tracked for a lost connection is gone with it: no entry it fed may be served any more.
+    redis_options.on_disconnect = [log = near.log] { log->publish_everything(); };
+    w.near = std::make_shared<cache::NearCache>(c.l1_max_bytes / static_cast<std::size_t>(threads), near.log,
+                                                cache::keys::generation());
+  }
+  w.redis = cache::RedisConnection::create(ex, std::move(redis_options));
+  auto store = cache::make_redis_store(w.redis, near.listener);
   auto pg = db::make_postgres(ex, {.conninfo = c.database_url,
                                    .pool_size = shared.pool_per_thread,
                                    .timeout = milliseconds(c.db_timeout_ms),
@@ -125,7 +148,8 @@ Worker make_worker(const Shared& shared) {
   w.admin = std::make_shared<service::AdminService>(cache::make_redis_inspector(w.redis), store, pg.inspector,
                                                     shared.counters, shared.policy);
   api::Services services{.catalog = std::make_shared<service::CatalogService>(
-                             ex, store, pg.catalog, shared.counters, shared.policy, shared.overrides),
+                             ex, store, pg.catalog, shared.counters, shared.policy, shared.overrides,
+                             service::CacheAside::Near{w.near, near.log}),
                          .admin = w.admin,
                          .lab = shared.lab};
   w.router = std::make_shared<api::Router>();
@@ -215,7 +239,12 @@ asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& wo
   if (server.open_connections() > 0) {
     spdlog::warn("event=drain_timeout open_connections={}", server.open_connections());
   }
-  for (auto& w : workers) asio::post(*w.context, [redis = w.redis] { redis->stop(); });
+  for (auto& w : workers) {
+    asio::post(*w.context, [redis = w.redis, listener = w.listener] {
+      redis->stop();
+      if (listener) listener->stop();
+    });
+  }
   for (auto& w : workers) w.context->stop();
 }
 
@@ -277,12 +306,39 @@ int run_serve(const config::ServeConfig& c) {
   std::vector<Worker> workers;
   std::vector<asio::io_context*> contexts;
   std::vector<http::Handler> handlers;
+  NearTier near;
+  if (c.l1_max_bytes > 0) near.log = std::make_shared<cache::InvalidationLog>();
   for (int i = 0; i < threads; ++i) {
-    auto& w = workers.emplace_back(make_worker(shared));
+    auto& w = workers.emplace_back(make_worker(shared, near, threads));
     contexts.push_back(w.context.get());
     handlers.push_back(
         [router = w.router](http::Request& req, const http::Peer& peer, http::BodyStream& stream) {
           return router->dispatch(req, api::Caller{peer.address, peer.loopback}, &stream);
+        });
+  }
+
+  if (near.log) {
+    std::vector<std::shared_ptr<const cache::NearCache>> shards;
+    for (const auto& w : workers) shards.push_back(w.near);
+    shared.counters->set_near_source(
+        [shards, log = near.log, listener = near.listener, max = c.l1_max_bytes] {
+          service::NearSnapshot n;
+          n.listening = !log->blind();
+          n.max_bytes = static_cast<std::int64_t>(max);
+          for (const auto& shard : shards) {
+            const auto s = shard->stats();
+            n.bytes += static_cast<std::int64_t>(s.bytes);
+            n.entries += static_cast<std::int64_t>(s.entries);
+            n.hits += static_cast<std::int64_t>(s.hits);
+            n.misses += static_cast<std::int64_t>(s.misses);
+            n.evictions += static_cast<std::int64_t>(s.evictions);
+            n.invalidated += static_cast<std::int64_t>(s.invalidated);
+            n.refused += static_cast<std::int64_t>(s.refused);
+            n.flushes += static_cast<std::int64_t>(s.flushes);
+          }
+          n.invalidation_messages = static_cast<std::int64_t>(listener->messages());
+          n.invalidated_keys = static_cast<std::int64_t>(listener->keys());
+          return n;
         });
   }
 
@@ -299,7 +355,12 @@ int run_serve(const config::ServeConfig& c) {
   shared.lab->aim(loadgen::Target{wildcard ? (c.host == "::" ? "::1" : "127.0.0.1") : c.host, port});
   shared.lab->set_hooks(lab_hooks(workers[0], shared));
   server->start();
-  for (auto& w : workers) asio::post(*w.context, [redis = w.redis] { redis->start(); });
+  for (auto& w : workers) {
+    asio::post(*w.context, [redis = w.redis, listener = w.listener] {
+      if (listener) listener->start();
+      redis->start();
+    });
+  }
   spdlog::info(
       "event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={} max_connections={} "
       "descriptor_limit={}",

@@ -13,6 +13,14 @@ std::string lease(std::string_view resolved_key) {
   return fmt::format("{}lease:{}", prefix, resolved_key);
 }
 
+std::string unresolve(std::string_view k) {
+  if (!k.starts_with(prefix) || k.size() <= prefix.size() || k[prefix.size()] != 'g') return std::string(k);
+  const auto digits = k.substr(prefix.size() + 1);
+  const auto end = digits.find_first_not_of("0123456789");
+  if (end == 0 || end == std::string_view::npos || digits[end] != ':') return std::string(k);
+  return fmt::format("{}g{}{}", prefix, generation_placeholder, digits.substr(end));
+}
+
 std::string product(std::int64_t id) {
   return fmt::format("{}product:{}", prefix, id);
 }

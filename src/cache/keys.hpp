@@ -37,6 +37,9 @@ std::string search(std::string_view normalised_query, int limit, std::int64_t of
 std::string top_products(int limit, int min_reviews);
 // cachelab:v1:g{generation}:* — every derived key of one generation (what a write retires).
 std::string derived_pattern(std::int64_t generation);
+// A resolved derived key with its generation written as "{gen}" again (cachelab:v1:g42:categories →
+// cachelab:v1:g{gen}:categories), as the near cache names entries; other keys unchanged.
+std::string unresolve(std::string_view resolved_key);
 // cachelab:v1:lease:{resolved key without the prefix} — who is loading that key right now.
 std::string lease(std::string_view resolved_key);
 // The SCAN MATCH pattern that covers every key of ours: cachelab:v1:*

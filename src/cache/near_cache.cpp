@@ -25,12 +25,12 @@ void NearCache::catch_up() {
 
 void NearCache::apply(std::string_view key) {
   if (key.empty()) {
-    if (!index_.empty()) ++stats_.flushes;
+    if (!index_.empty()) bump(stats_.flushes);
     clear();
   } else if (key == generation_key_) {
     ++gen_epoch_;  // every derived entry is retired; each is dropped when next met
   } else if (auto it = index_.find(key); it != index_.end()) {
-    ++stats_.invalidated;
+    bump(stats_.invalidated);
     remove(it->second);
   }
 }
@@ -38,22 +38,22 @@ void NearCache::apply(std::string_view key) {
 std::optional<NearCache::Hit> NearCache::get(std::string_view key, NearClock::time_point now) {
   catch_up();
   if (log_->blind()) {
-    ++stats_.misses;
+    bump(stats_.misses);
     return std::nullopt;
   }
   auto it = index_.find(key);
   if (it == index_.end()) {
-    ++stats_.misses;
+    bump(stats_.misses);
     return std::nullopt;
   }
   Entry& e = *it->second;
   if (now >= e.expires || (e.derived && e.gen_epoch != gen_epoch_)) {
     remove(it->second);
-    ++stats_.misses;
+    bump(stats_.misses);
     return std::nullopt;
   }
   e.freq = static_cast<std::uint8_t>(std::min(3, e.freq + 1));
-  ++stats_.hits;
+  bump(stats_.hits);
   return Hit{e.value, e.generation, std::chrono::ceil<std::chrono::milliseconds>(e.expires - now)};
 }
 
@@ -75,7 +75,7 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string value, st
   }
   const std::size_t bytes = cost(key, value);
   if (overtaken || ttl.count() <= 0 || bytes > max_bytes_ / 10) {
-    ++stats_.refused;
+    bump(stats_.refused);
     return false;
   }
   if (auto it = index_.find(key); it != index_.end()) remove(it->second);
@@ -86,7 +86,8 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string value, st
                      0, derived, was_ghost ? Queue::main : Queue::small});
   (was_ghost ? main_bytes_ : small_bytes_) += bytes;
   index_.emplace(q.front().key, q.begin());
-  ++stats_.inserts;
+  bump(stats_.inserts);
+  publish_size();
   return true;
 }
 
@@ -99,6 +100,7 @@ void NearCache::clear() {
   small_.clear();
   main_.clear();
   small_bytes_ = main_bytes_ = 0;
+  publish_size();
 }
 
 void NearCache::remove(List::iterator it) {
@@ -110,6 +112,7 @@ void NearCache::remove(List::iterator it) {
     main_bytes_ -= it->bytes;
     main_.erase(it);
   }
+  publish_size();
 }
 
 void NearCache::make_room(std::size_t bytes) {
@@ -135,7 +138,7 @@ void NearCache::evict_small() {
     return;
   }
   remember_ghost(it->key);
-  ++stats_.evictions;
+  bump(stats_.evictions);
   remove(it);
 }
 
@@ -148,7 +151,7 @@ void NearCache::evict_main() {
       main_.splice(main_.begin(), main_, it);
       continue;
     }
-    ++stats_.evictions;
+    bump(stats_.evictions);
     remove(it);
     return;
   }
@@ -170,11 +173,16 @@ bool NearCache::ghost_has(std::string_view key) const {
   return ghost_.contains(std::hash<std::string_view>{}(key));
 }
 
+void NearCache::publish_size() {
+  stats_.entries.store(index_.size(), std::memory_order_relaxed);
+  stats_.bytes.store(small_bytes_ + main_bytes_, std::memory_order_relaxed);
+}
+
 NearStats NearCache::stats() const {
-  NearStats s = stats_;
-  s.entries = index_.size();
-  s.bytes = small_bytes_ + main_bytes_;
-  return s;
+  const auto r = std::memory_order_relaxed;
+  return NearStats{stats_.hits.load(r),      stats_.misses.load(r),      stats_.inserts.load(r),
+                   stats_.evictions.load(r), stats_.invalidated.load(r), stats_.refused.load(r),
+                   stats_.flushes.load(r),   stats_.entries.load(r),     stats_.bytes.load(r)};
 }
 
 }  // namespace cachelab::cache

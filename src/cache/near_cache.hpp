@@ -109,6 +109,7 @@ class NearCache {
   void erase(std::string_view key);
   void clear();
 
+  // Safe to call from any thread (the counters are relaxed atomics).
   NearStats stats() const;
   std::size_t max_bytes() const { return max_bytes_; }
 
@@ -151,7 +152,14 @@ class NearCache {
   std::size_t small_bytes_ = 0, main_bytes_ = 0;
   std::deque<std::size_t> ghost_fifo_;  // hashes of keys that left small unread, oldest first
   std::unordered_map<std::size_t, std::uint32_t> ghost_;  // hash -> count in ghost_fifo_
-  NearStats stats_;
+  struct Counters {
+    std::atomic<std::uint64_t> hits{0}, misses{0}, inserts{0}, evictions{0}, invalidated{0}, refused{0},
+        flushes{0};
+    std::atomic<std::size_t> entries{0}, bytes{0};
+  };
+  static void bump(std::atomic<std::uint64_t>& n) { n.fetch_add(1, std::memory_order_relaxed); }
+  void publish_size();
+  Counters stats_;
 };
 
 }  // namespace cachelab::cache

@@ -194,6 +194,10 @@ asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
       if (!next) break;
       RedisReply reply = std::move(*next);
       if (pending_.empty()) {
+        if (options_.on_push) {
+          options_.on_push(std::move(reply));
+          continue;
+        }
         drop_connection("reply with no caller waiting");
         co_return;
       }
@@ -209,6 +213,7 @@ asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
 }
 
 void RedisConnection::drop_connection(const std::string& why) {
+  const bool was_connected = connected_;
   if (connected_) spdlog::warn("event=redis_disconnected reason={}", log_quote(why));
   ++generation_;
   connected_ = false;
@@ -224,6 +229,7 @@ void RedisConnection::drop_connection(const std::string& why) {
   }
   pending_.clear();
   wake_.cancel();
+  if (was_connected && options_.on_disconnect) options_.on_disconnect();
 }
 
 asio::awaitable<bool> RedisConnection::connect_once() {
@@ -263,6 +269,14 @@ asio::awaitable<bool> RedisConnection::connect_once() {
     if (!ok) {
       spdlog::error("event=redis_handshake_failed host={} port={}", e.host, e.port);
       drop_connection("AUTH/SELECT failed");
+      co_return false;
+    }
+  }
+  if (options_.on_connect) {
+    const auto session = generation_;
+    const bool ok = co_await options_.on_connect(*this);
+    if (!ok || session != generation_) {
+      if (session == generation_) drop_connection("connection set-up failed");
       co_return false;
     }
   }

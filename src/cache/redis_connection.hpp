@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,6 +54,14 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     int breaker_threshold = 3;                     // consecutive failures that open the breaker
     std::chrono::milliseconds breaker_open{1000};  // how long it stays open before one probe
     std::size_t max_pending = 50000;               // callers waiting at once; past it, fail fast
+    // A reply no caller waits for: a subscribed connection's messages. Without a handler it is a protocol
+    // error and the connection is dropped.
+    std::function<void(RedisReply)> on_push;
+    // Run on every new connection after AUTH/SELECT and before any caller's command (e.g. SUBSCRIBE); false
+    // drops the connection.
+    std::function<asio::awaitable<bool>(RedisConnection&)> on_connect;
+    // An established connection was lost or closed (what Redis tracked for it is gone with it).
+    std::function<void()> on_disconnect;
   };
 
   static std::shared_ptr<RedisConnection> create(asio::any_io_executor ex, Options options);
@@ -68,6 +77,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   asio::awaitable<Result<std::vector<RedisReply>>> exec(std::span<const RedisCommand> commands);
 
   bool connected() const { return connected_; }
+  // Changes whenever the connection is made or lost: two equal readings mean one unbroken connection.
+  std::uint64_t session() const { return generation_; }
 
  private:
   struct Pending;

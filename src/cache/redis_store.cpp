@@ -1,4 +1,5 @@
 // The request path's Redis commands (cache/store.hpp): lookups, guarded stores, invalidation, leases.
+#include "cache/invalidation_listener.hpp"
 #include "cache/keys.hpp"
 #include "cache/redis_connection.hpp"
 #include "cache/store.hpp"
@@ -31,7 +32,8 @@ return 0
 
 class RedisStore final : public Store {
  public:
-  explicit RedisStore(std::shared_ptr<RedisConnection> c) : conn_(std::move(c)) {}
+  RedisStore(std::shared_ptr<RedisConnection> c, std::shared_ptr<const InvalidationListener> tracking)
+      : conn_(std::move(c)), tracking_(std::move(tracking)) {}
 
   // GET generation, GET key, PTTL key in one pipeline. A derived key's name uses the generation this
   // connection saw last; if the generation has moved on (a write happened), a second round trip reads the key
@@ -45,9 +47,29 @@ class RedisStore final : public Store {
       return k;
     };
     Lookup out{known_generation_, resolve(known_generation_), std::nullopt};
-    const RedisCommand cmds[] = {{"GET", gen_key}, {"GET", out.key}, {"PTTL", out.key}};
+    // Client-side caching: tracking goes first in the same pipeline when this connection (or the listener's
+    // subscription) is new, so the reads after it are tracked.
+    const auto redirect = tracking_ ? tracking_->redirect() : InvalidationListener::Redirect{};
+    const auto session = conn_->session();
+    const bool track =
+        redirect.epoch != 0 && (session != tracked_session_ || redirect.epoch != tracked_epoch_);
+    const std::string client_id = std::to_string(redirect.client_id);
+    std::vector<RedisCommand> cmds;
+    if (track) cmds.push_back({"CLIENT", "TRACKING", "on", "REDIRECT", client_id, "NOLOOP"});
+    cmds.push_back({"GET", gen_key});
+    cmds.push_back({"GET", out.key});
+    cmds.push_back({"PTTL", out.key});
     auto r = co_await conn_->exec(cmds);
     if (!r) co_return r.error();
+    if (track) {
+      if ((*r)[0].type != RedisReply::Type::status) co_return unexpected_reply((*r)[0]);
+      tracked_session_ = conn_->session() == session ? session : 0;
+      tracked_epoch_ = redirect.epoch;
+      r->erase(r->begin());
+    }
+    // Tracked when tracking was on for the connection these replies came over, under a live subscription.
+    out.tracked = redirect.epoch != 0 && tracked_session_ == session && conn_->session() == session &&
+                  tracked_epoch_ == redirect.epoch;
     out.generation = (*r)[0].type == RedisReply::Type::string ? (*r)[0].str : "0";
     std::size_t value_at = 1;
     if (at != std::string_view::npos && out.generation != known_generation_) {
@@ -56,6 +78,7 @@ class RedisStore final : public Store {
       const RedisCommand again[] = {{"GET", out.key}, {"PTTL", out.key}};
       r = co_await conn_->exec(again);
       if (!r) co_return r.error();
+      out.tracked = out.tracked && conn_->session() == session;
       value_at = 0;
     }
     auto& value = (*r)[value_at];
@@ -116,13 +139,17 @@ class RedisStore final : public Store {
 
  private:
   std::shared_ptr<RedisConnection> conn_;
-  std::string known_generation_ = "0";  // the catalog generation this connection saw last
+  std::shared_ptr<const InvalidationListener> tracking_;  // null: no near cache, no tracking
+  std::uint64_t tracked_session_ = 0;                     // the connection session tracking was turned on in
+  std::uint64_t tracked_epoch_ = 0;                       // and the listener subscription it redirects to
+  std::string known_generation_ = "0";                    // the catalog generation this connection saw last
 };
 
 }  // namespace
 
-std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection) {
-  return std::make_shared<RedisStore>(std::move(connection));
+std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection,
+                                        std::shared_ptr<const InvalidationListener> tracking) {
+  return std::make_shared<RedisStore>(std::move(connection), std::move(tracking));
 }
 
 }  // namespace cachelab::cache

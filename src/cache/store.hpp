@@ -30,6 +30,9 @@ struct Lookup {
   std::string generation;
   std::string key;
   std::optional<CachedValue> value;
+  // Redis tracks these reads for this process (client-side caching): a change to the keys will be announced
+  // to the InvalidationListener, so the value may be kept in the near cache.
+  bool tracked = false;
 };
 
 class Store {
@@ -61,6 +64,10 @@ class Store {
 };
 
 class RedisConnection;
-std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection);
+class InvalidationListener;
+// With a listener, lookups turn Redis's tracking on for the connection (CLIENT TRACKING on REDIRECT
+// <listener> NOLOOP, again after a reconnect or a new subscription) and say whether a read was tracked.
+std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection,
+                                        std::shared_ptr<const InvalidationListener> tracking = nullptr);
 
 }  // namespace cachelab::cache

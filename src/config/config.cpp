@@ -34,6 +34,12 @@ void add_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--redis-url", c.redis_url, "Redis URL: redis://[:password@]host:port[/db]")
       ->envname("REDIS_URL")
       ->capture_default_str();
+  app.add_option("--l1-max-bytes", c.l1_max_bytes,
+                 "the in-process near cache's memory budget, bytes (0 = off; kept correct by Redis's "
+                 "client-side-caching invalidations)")
+      ->envname("L1_MAX_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 34))
+      ->capture_default_str();
   app.add_option("--cache-ttl-seconds", c.cache_ttl_seconds, "TTL of cached answers, seconds")
       ->envname("CACHE_TTL_SECONDS")
       ->check(CLI::Range(1, 86400 * 30))

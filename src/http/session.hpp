@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 
@@ -104,8 +105,7 @@ asio::awaitable<void> write_streamed(Stream& stream, Response& res, BodyStream& 
 // True when the target starts as an http:// or https:// URL (any case), the absolute form of RFC 9112 §3.2.2.
 inline bool absolute_form(std::string_view target) {
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() >= scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme))
-      return true;
+    if (target.size() >= scheme.size() && iequals_ascii(target.substr(0, scheme.size()), scheme)) return true;
   }
   return false;
 }
@@ -126,12 +126,12 @@ inline std::optional<Response> refuse_head(const ServerOptions& o, const Request
     return transport_error(o, beast_http::status::bad_request, "missing_host",
                            "an HTTP/1.1 request needs a Host header");
   }
-  if (auto te = head[beast_http::field::transfer_encoding]; !te.empty() && !beast::iequals(te, "chunked")) {
+  if (auto te = head[beast_http::field::transfer_encoding]; !te.empty() && !iequals_ascii(te, "chunked")) {
     return transport_error(o, beast_http::status::not_implemented, "unsupported_transfer_encoding",
                            "the only transfer coding accepted is chunked");
   }
   if (auto expect = head[beast_http::field::expect];
-      !expect.empty() && !beast::iequals(expect, "100-continue")) {
+      !expect.empty() && !iequals_ascii(expect, "100-continue")) {
     return transport_error(o, beast_http::status::expectation_failed, "expectation_failed",
                            "the only expectation this server meets is 100-continue");
   }
@@ -200,7 +200,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     }
     if (!ec && !parser.is_done()) {
       // The client waits for a go-ahead before sending its body (Expect: 100-continue): give it.
-      if (beast::iequals(parser.get()[beast_http::field::expect], "100-continue")) {
+      if (iequals_ascii(parser.get()[beast_http::field::expect], "100-continue")) {
         static constexpr std::string_view go_ahead = "HTTP/1.1 100 Continue\r\n\r\n";
         detail::arm(stream, o.write_timeout);
         co_await asio::async_write(stream, asio::buffer(go_ahead),

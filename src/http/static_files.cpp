@@ -1,4 +1,5 @@
 #include "http/static_files.hpp"
+#include "core/text.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -29,7 +30,7 @@ bool accepts_gzip(std::string_view accept_encoding) {
   bool yes = false;
   for_each_item(accept_encoding, [&](std::string_view item) {
     const auto semi = item.find(';');
-    if (!boost::beast::iequals(trim(item.substr(0, semi)), "gzip")) return false;
+    if (!iequals_ascii(trim(item.substr(0, semi)), "gzip")) return false;
     yes = true;
     if (semi != std::string_view::npos) {
       // "gzip;q=0" (or 0.0, 0.000) refuses it.

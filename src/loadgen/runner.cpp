@@ -1,4 +1,5 @@
 #include "loadgen/runner.hpp"
+#include "core/text.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
@@ -114,10 +115,10 @@ class ResponseScanner : public bhttp::basic_parser<false> {
   }
   void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
                      boost::system::error_code&) override {
-    if (beast::iequals(name, "X-Cache")) {
+    if (iequals_ascii(name, "X-Cache")) {
       if (value == "HIT") outcome = Outcome::hit;
       if (value == "MISS") outcome = Outcome::miss;
-    } else if (beast::iequals(name, "Cache-Status")) {
+    } else if (iequals_ascii(name, "Cache-Status")) {
       collapsed = value.find("collapsed") != beast::string_view::npos;
     }
   }

@@ -11,7 +11,8 @@
 
 namespace cachelab::service {
 
-enum class Source { cache, database };
+// memory: the process's near cache (no Redis round trip); cache: Redis; database: PostgreSQL.
+enum class Source { memory, cache, database };
 enum class CacheMode { use, bypass };  // bypass: read PostgreSQL, leave Redis untouched
 
 struct Timings {

@@ -2,6 +2,7 @@
 #include "core/log.hpp"
 
 #include "cache/keys.hpp"
+#include "cache/near_cache.hpp"
 #include "cache/store.hpp"
 #include "core/stopwatch.hpp"
 
@@ -45,12 +46,13 @@ Answer from_cache(cache::CachedValue&& cached, double redis_ms) {
 
 CacheAside::CacheAside(asio::any_io_executor ex, std::shared_ptr<cache::Store> store,
                        std::shared_ptr<Counters> counters, const Policy& policy,
-                       std::shared_ptr<const Overrides> overrides)
+                       std::shared_ptr<const Overrides> overrides, Near near)
     : ex_(ex),
       store_(std::move(store)),
       counters_(std::move(counters)),
       policy_(policy),
       overrides_(std::move(overrides)),
+      near_(std::move(near)),
       rng_(std::random_device{}()) {
   token_prefix_ = fmt::format("{:016x}{:016x}-", rng_(), rng_());
 }
@@ -97,6 +99,23 @@ asio::awaitable<Result<Answer>> CacheAside::read_through(std::string key, Lifeti
     co_return r;
   }
 
+  // The near cache first: a hit there costs no Redis round trip. Otherwise a ticket is taken before the
+  // Redis read, so that a value an invalidation overtook in flight is served but not kept.
+  std::uint64_t ticket_seq = 0;
+  bool ticket_valid = false;
+  if (near_.cache) {
+    if (auto hit = near_.cache->get(key)) {
+      counters_->hit();
+      counters_->near_hit();
+      Answer answer = from_cache(cache::CachedValue{std::move(hit->value), hit->ttl_left.count()}, 0);
+      answer.source = Source::memory;
+      co_return answer;
+    }
+    const auto ticket = near_.cache->ticket();
+    ticket_seq = ticket.seq;
+    ticket_valid = ticket.valid;
+  }
+
   Stopwatch redis_time;
   auto seen = co_await store_->lookup(key);
   const double lookup_ms = redis_time.elapsed_ms();
@@ -110,6 +129,7 @@ asio::awaitable<Result<Answer>> CacheAside::read_through(std::string key, Lifeti
     co_return r;
   }
   if (seen->value) {
+    if (near_.cache && seen->tracked) keep_near(ticket_seq, ticket_valid, *seen, life);
     auto r = co_await serve_hit(*seen, lookup_ms, life, load);
     co_return r;
   }
@@ -300,11 +320,34 @@ asio::awaitable<void> CacheAside::refresh(std::string key, std::string generatio
 
 // Invalidation runs only after the commit, so a reader that looks after the write's answer can only miss (and
 // load the committed row) or find a value stored under the new generation, which was loaded after the commit.
+// A Redis hit the near cache may keep: for what is left of its Redis TTL, less the stale-while-revalidate
+// window (stale answers come from Redis, where one refresh per key is coordinated).
+void CacheAside::keep_near(std::uint64_t ticket_seq, bool ticket_valid, const cache::Lookup& seen,
+                           Lifetime life) {
+  const auto left = seen.value->ttl_ms < 0 ? life.ttl.count() : seen.value->ttl_ms - life.swr.count();
+  // Derived keys name the generation ("{gen}"): they are retired together when the generation moves.
+  const bool derived = seen.key != cache::keys::unresolve(seen.key);
+  near_.cache->put(cache::NearCache::Ticket{ticket_seq, ticket_valid}, cache::keys::unresolve(seen.key),
+                   seen.value->value, seen.generation, std::chrono::milliseconds(left), derived);
+}
+
+// This process's write, for every thread's near cache: the key itself and, through the generation, every
+// derived entry. Published before and after the Redis invalidation: before, so that no read still in flight
+// keeps the old value; after, so that a read between the two (which Redis still answered with the old value,
+// and whose own connection is not told: NOLOOP) does not keep it either. The write's answer goes out after.
+void CacheAside::publish_write(const std::string& key) {
+  if (!near_.log) return;
+  near_.log->publish(key);
+  near_.log->publish(cache::keys::generation());
+}
+
 asio::awaitable<Invalidation> CacheAside::invalidate_after_write(std::string key,
                                                                  std::optional<std::string> committed) {
   Invalidation outcome{key};
+  publish_write(key);
   const std::vector<std::string> drop = {key};
   auto generation = co_await store_->invalidate(drop);
+  publish_write(key);
   if (!generation) {
     // The write is committed; the cache is not reachable. Queue the invalidation and retry until it goes
     // through; meanwhile a stale entry can live at most until its TTL runs out.

@@ -34,6 +34,8 @@
 namespace cachelab::cache {
 class Store;
 struct Lookup;
+class NearCache;
+class InvalidationLog;
 }  // namespace cachelab::cache
 
 namespace cachelab::service {
@@ -50,9 +52,15 @@ class CacheAside {
   // What a loader's not_found becomes: only the answer, or also a cached marker for Policy::negative_ttl.
   enum class NotFound { answer, cache };
 
+  // The near cache in front of Redis (this thread's), and the log this process's writes are published to.
+  struct Near {
+    std::shared_ptr<cache::NearCache> cache;
+    std::shared_ptr<cache::InvalidationLog> log;
+  };
+
   CacheAside(boost::asio::any_io_executor ex, std::shared_ptr<cache::Store> store,
              std::shared_ptr<Counters> counters, const Policy& policy,
-             std::shared_ptr<const Overrides> overrides = nullptr);
+             std::shared_ptr<const Overrides> overrides = nullptr, Near near = {});
   ~CacheAside();
 
   // The lifetime of an endpoint's entries under the policy (`endpoint` as in Policy::swr_endpoints), or the
@@ -91,6 +99,8 @@ class CacheAside {
                                                         Loader& load, NotFound not_found);
   boost::asio::awaitable<void> refresh(std::string key, std::string generation, Lifetime life, Loader load);
   boost::asio::awaitable<void> retry_invalidations();
+  void keep_near(std::uint64_t ticket_seq, bool ticket_valid, const cache::Lookup& seen, Lifetime life);
+  void publish_write(const std::string& key);
   std::string next_lease_token();
 
   boost::asio::any_io_executor ex_;
@@ -98,6 +108,7 @@ class CacheAside {
   std::shared_ptr<Counters> counters_;
   Policy policy_;
   std::shared_ptr<const Overrides> overrides_;
+  Near near_;
   std::mt19937_64 rng_;
   std::string token_prefix_;  // unique per instance; lease tokens are token_prefix_ + a counter
   std::uint64_t next_token_ = 0;

@@ -12,10 +12,12 @@ using NotFound = CacheAside::NotFound;
 
 CatalogService::CatalogService(asio::any_io_executor ex, std::shared_ptr<cache::Store> cache,
                                std::shared_ptr<db::Catalog> db, std::shared_ptr<Counters> counters,
-                               const Policy& policy, std::shared_ptr<const Overrides> overrides)
+                               const Policy& policy, std::shared_ptr<const Overrides> overrides,
+                               CacheAside::Near near)
     : db_(std::move(db)),
       counters_(counters),
-      cache_aside_(ex, std::move(cache), std::move(counters), policy, std::move(overrides)) {}
+      cache_aside_(ex, std::move(cache), std::move(counters), policy, std::move(overrides), std::move(near)) {
+}
 
 // Note for GCC 12: keep non-trivial temporaries (strings, lambdas) out of co_await expressions; it may
 // destroy them twice. Name them first, as below.

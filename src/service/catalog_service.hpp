@@ -27,7 +27,7 @@ class CatalogService {
  public:
   CatalogService(boost::asio::any_io_executor ex, std::shared_ptr<cache::Store> cache,
                  std::shared_ptr<db::Catalog> db, std::shared_ptr<Counters> counters, const Policy& policy,
-                 std::shared_ptr<const Overrides> overrides = nullptr);
+                 std::shared_ptr<const Overrides> overrides = nullptr, CacheAside::Near near = {});
 
   boost::asio::awaitable<Result<Answer>> product(std::int64_t id, CacheMode mode);
   boost::asio::awaitable<Result<Answer>> products(int limit, std::int64_t offset, CacheMode mode);

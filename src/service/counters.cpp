@@ -19,6 +19,7 @@ CounterSnapshot Counters::snapshot() const {
   const auto last_error = last_redis_error_ms_.load(std::memory_order_relaxed);
   CounterSnapshot s;
   s.hits = hits_.load(std::memory_order_relaxed);
+  s.near_hits = near_hits_.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.collapsed = collapsed_.load(std::memory_order_relaxed);
   s.db_queries = db_queries_.load(std::memory_order_relaxed);
@@ -28,11 +29,13 @@ CounterSnapshot Counters::snapshot() const {
   s.invalidations = invalidations_.load(std::memory_order_relaxed);
   s.invalidations_pending = pending_.load(std::memory_order_relaxed);
   s.ms_since_redis_error = last_error < 0 ? -1 : now_ms() - last_error;
+  if (near_source_) s.near = near_source_();
   return s;
 }
 
 void Counters::reset() {
   hits_.store(0, std::memory_order_relaxed);
+  near_hits_.store(0, std::memory_order_relaxed);
   misses_.store(0, std::memory_order_relaxed);
   collapsed_.store(0, std::memory_order_relaxed);
   db_queries_.store(0, std::memory_order_relaxed);

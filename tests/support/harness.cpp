@@ -58,6 +58,8 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
   std::vector<std::string> args = {env("CACHELAB_BIN"), "serve",        "--port",      "0",
                                    "--database-url",    database_url(), "--redis-url", redis_url(),
                                    "--log-level",       "warn",         "--threads",   "2"};
+  if (std::find(extra_args.begin(), extra_args.end(), "--threads") != extra_args.end())
+    args.resize(args.size() - 2);
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {

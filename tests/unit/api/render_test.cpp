@@ -17,7 +17,7 @@ TEST(RenderAnswer, SplicesSourceTimingAndTtlIntoTheStoredObject) {
   EXPECT_DOUBLE_EQ(j.at("fetch_time_ms").as_double(), 0.25);
   EXPECT_EQ(j.at("ttl_remaining_s"), 42);
   EXPECT_EQ(res["X-Cache"], "HIT");
-  EXPECT_EQ(res["Cache-Status"], "cachelab; hit; ttl=42");
+  EXPECT_EQ(res["Cache-Status"], "cachelab; hit; ttl=42; detail=redis");
 
   service::Answer down;
   down.body = R"({"id":1})";
