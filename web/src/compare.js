@@ -128,7 +128,7 @@ async function runLoad() {
         return;
       }
       const row = { db: r.data.database.fetch_time_ms, cache: r.data.cache.fetch_time_ms,
-        hit: r.data.cache.source === 'cache' };
+        hit: r.data.cache.source !== 'database' };
       rows.push(row);
       tbody.append(h('tr', {}, h('th', { scope: 'row' }, i + 1), h('td', { class: 'num' }, row.db.toFixed(3)),
         h('td', { class: 'num' }, row.cache.toFixed(3)), h('td', {}, row.hit ? 'hit' : 'miss'),

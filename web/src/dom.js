@@ -59,10 +59,11 @@ export function median(values) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// A HIT/MISS badge: the word and the color say the same thing.
+// A HIT/MISS badge: the word and the color say the same thing, and which tier answered.
+const BADGES = { memory: 'HIT · from memory (L1)', cache: 'HIT · from Redis', database: 'MISS · from PostgreSQL' };
 export function badge(source) {
-  const hit = source === 'cache';
-  return h('span', { class: `badge ${hit ? 'hit' : 'miss'}` }, hit ? 'HIT · from Redis' : 'MISS · from PostgreSQL');
+  const hit = source === 'cache' || source === 'memory';
+  return h('span', { class: `badge ${hit ? 'hit' : 'miss'}` }, BADGES[source] ?? BADGES.database);
 }
 
 // "HIT · from Redis · 0.14 ms on the server · 1.2 ms round trip" for a read's answer.
