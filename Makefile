@@ -6,7 +6,7 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps node-deps build build-debug build-fuzz demo demo-check test fuzz faults image-test bench screenshots stop \
+.PHONY: help deps node-deps build build-debug build-fuzz demo demo-check test fuzz faults image-test bench soak screenshots stop \
 	clean format
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make faults  the fault suite at full length against the release binary (figures in build/faults-report.md)"
 	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
+	@echo "make soak   build release, run the near cache's 10-minute memory soak (bench/l1_soak.sh)"
 	@echo "make screenshots  the dashboard's views into docs/screenshots/ (headless Chromium)"
 	@echo "make stop   stop the private PostgreSQL and Redis"
 	@echo "make clean  stop the private backends, delete their data and the build output"
@@ -68,6 +69,10 @@ image-test:
 
 bench: build
 	@bash bench/bench.sh
+
+# The near cache's memory over a long Zipf run (10 minutes by default; SOAK_SECONDS to change it).
+soak: build
+	@bash bench/l1_soak.sh
 
 screenshots: build
 	@bash scripts/screenshots.sh

@@ -23,6 +23,24 @@ start_server() {
   echo "bench: cachelab did not start on port $port" >&2
   exit 1
 }
+# start_varnish PORT ORIGIN_PORT WORKDIR: Debian's varnishd in front of cachelab, caching every GET for 60 s
+# whatever the origin's headers say (the HTTP-cache alternative to a near cache); sets VARNISH.
+start_varnish() {
+  mkdir -p "$3"
+  cat >"$3/bench.vcl" <<VCL
+vcl 4.1;
+backend origin { .host = "127.0.0.1"; .port = "$2"; }
+sub vcl_recv { if (req.method != "GET") { return (pass); } return (hash); }
+sub vcl_backend_response { set beresp.ttl = 60s; set beresp.grace = 0s; unset beresp.http.Set-Cookie; return (deliver); }
+VCL
+  varnishd -F -j none -n "$3" -a "127.0.0.1:$1" -f "$3/bench.vcl" -s malloc,64m >/dev/null 2>&1 &
+  VARNISH=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
+  echo "bench: varnishd did not start on port $1" >&2
+  exit 1
+}
+stop_varnish() { if [[ -n ${VARNISH:-} ]]; then kill "$VARNISH" 2>/dev/null; wait "$VARNISH" 2>/dev/null || true; VARNISH=; fi; }
+
 stop_server() { if [[ -n ${SERVER:-} ]]; then kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; SERVER=; fi; }
 
 # load URL PATH SECONDS CONNECTIONS THREADS OUT.json — closed loop with cachelab load, the report in OUT.json.

@@ -53,6 +53,17 @@ void write_app_counters(JsonWriter& w, const service::CounterSnapshot& a) {
         .field("flushes", n.flushes)
         .field("invalidation_messages", n.invalidation_messages)
         .field("invalidated_keys", n.invalidated_keys)
+        .key("invalidation_lag")
+        .begin_object()
+        .field("samples", n.lag_samples)
+        .field("lost", n.lag_lost)
+        .key("last_ms")
+        .number(n.lag_last_ms, 3)
+        .key("p50_ms")
+        .number(n.lag_p50_ms, 3)
+        .key("max_ms")
+        .number(n.lag_max_ms, 3)
+        .end_object()
         .end_object();
   }
   w.end_object();

@@ -338,6 +338,12 @@ int run_serve(const config::ServeConfig& c) {
           }
           n.invalidation_messages = static_cast<std::int64_t>(listener->messages());
           n.invalidated_keys = static_cast<std::int64_t>(listener->keys());
+          const auto lag = listener->lag();
+          n.lag_samples = lag.samples;
+          n.lag_lost = lag.lost;
+          n.lag_last_ms = lag.last_ms;
+          n.lag_p50_ms = lag.p50_ms;
+          n.lag_max_ms = lag.max_ms;
           return n;
         });
   }
@@ -374,9 +380,15 @@ int run_serve(const config::ServeConfig& c) {
   shared.lab->shutdown();  // joined before the services its hooks use go away
   server->close();
   server.reset();
+  // Everything holding I/O objects goes before any io_context: the near cache's listener (on the first
+  // worker's context) is also held by the statistics source, the NearTier and every worker's Redis store.
+  shared.counters->set_near_source(nullptr);
+  near.listener.reset();
   for (auto& w : workers) {
     w.router.reset();
+    w.admin.reset();
     w.redis.reset();
+    w.listener.reset();
   }
   workers.clear();  // the io_contexts last
   spdlog::info("event=stopped");

@@ -4,20 +4,30 @@
 // Owns one RedisConnection in subscribed mode and the redirect id the data connections must name. Never
 // serves anything: while it is not subscribed the log is blind, so no NearCache serves or stores; each
 // (re)subscription gets a new epoch so that data connections turn tracking on again with the new id.
+// It also measures the invalidation lag: once a second a probe connection, tracking its own probe key in
+// BCAST mode with the same redirect, writes that key, and the time until the listener hears of it is
+// recorded (the probe key lies outside cachelab's key space, so nothing else sees it).
 #pragma once
 
 #include "cache/near_cache.hpp"
 #include "cache/redis_connection.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace cachelab::cache {
 
-class InvalidationListener {
+class InvalidationListener : public std::enable_shared_from_this<InvalidationListener> {
  public:
   InvalidationListener(boost::asio::any_io_executor ex, RedisEndpoint endpoint,
                        std::shared_ptr<InvalidationLog> log);
@@ -38,8 +48,19 @@ class InvalidationListener {
   std::uint64_t messages() const { return messages_.load(std::memory_order_relaxed); }
   std::uint64_t keys() const { return keys_.load(std::memory_order_relaxed); }
 
+  // The invalidation lag, from the probe's write being sent to its invalidation being received, over the
+  // last `lag_window` probes; `lost`: probes written whose invalidation had not come a second later.
+  struct Lag {
+    std::int64_t samples = 0, lost = 0;
+    double last_ms = 0, p50_ms = 0, max_ms = 0;
+  };
+  Lag lag() const;
+  static constexpr std::size_t lag_window = 128;
+
  private:
   void on_message(RedisReply reply);
+  boost::asio::awaitable<void> probe_loop();
+  void record_lag(std::chrono::steady_clock::duration d);
 
   std::shared_ptr<InvalidationLog> log_;
   std::shared_ptr<RedisConnection> conn_;
@@ -47,6 +68,17 @@ class InvalidationListener {
   std::atomic<std::uint64_t> epoch_{0};
   std::uint64_t next_epoch_ = 0;
   std::atomic<std::uint64_t> messages_{0}, keys_{0};
+
+  // The lag probe (its loop and on_message run on the listener's executor).
+  std::shared_ptr<RedisConnection> probe_;
+  std::string probe_key_;
+  std::optional<std::chrono::steady_clock::time_point> probe_sent_;
+  bool stopped_ = false;
+  std::shared_ptr<boost::asio::steady_timer> probe_timer_;
+  mutable std::mutex lag_mu_;
+  std::vector<double> lag_ms_;  // a ring of the last lag_window samples
+  std::int64_t lag_samples_ = 0, lag_lost_ = 0;
+  double lag_last_ms_ = 0;
 };
 
 }  // namespace cachelab::cache

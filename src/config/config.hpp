@@ -43,7 +43,7 @@ struct ServeConfig {
   int db_connect_timeout_ms = 1000;  // deadline for opening one PostgreSQL connection
   int ready_timeout_ms = 1000;       // deadline of /ready's check of PostgreSQL
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
-  std::size_t l1_max_bytes = 0;  // the near cache's budget for the whole process (split per thread); 0 = off
+  std::size_t l1_max_bytes = 16 << 20;  // the near cache's budget for the process (split per thread); 0 = off
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
   int max_connections = 0;        // open at once; 0: derived from the descriptor limit (app/limits)

@@ -22,6 +22,9 @@ struct NearSnapshot {
   std::int64_t refused = 0;      // Redis answers not kept (an invalidation overtook them, or blind)
   std::int64_t flushes = 0;      // whole-L1 drops (FLUSHALL, a lost connection, a new subscription)
   std::int64_t invalidation_messages = 0, invalidated_keys = 0;  // received from Redis
+  // From a write to its invalidation's arrival, measured by the listener's probe once a second.
+  std::int64_t lag_samples = 0, lag_lost = 0;
+  double lag_last_ms = 0, lag_p50_ms = 0, lag_max_ms = 0;  // p50 and max over the last 128 probes
 };
 
 struct CounterSnapshot {

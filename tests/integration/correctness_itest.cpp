@@ -290,7 +290,9 @@ TEST_F(CorrectnessTest, TheDemonstrationsShowOneQueryAndAFreshRead) {
   ASSERT_EQ(stale.status, 200) << stale.body;
   auto j = stale.json();
   EXPECT_TRUE(j.at("fresh").as_bool());
-  EXPECT_EQ(j.at("before").at("source"), "cache");
+  // A hit: from the near cache when the same thread served the stampede's load, else from Redis.
+  const auto before_source = std::string(j.at("before").at("source").as_string());
+  EXPECT_TRUE(before_source == "cache" || before_source == "memory") << before_source;
   EXPECT_DOUBLE_EQ(j.at("read_after_write").at("price").to_number<double>(),
                    j.at("write").at("price").to_number<double>());
   EXPECT_DOUBLE_EQ(j.at("write").at("price").to_number<double>(),

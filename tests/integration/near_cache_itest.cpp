@@ -15,8 +15,8 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::vector<std::string> l1_args = {"--l1-max-bytes",
-                                          "16777216"};  // two threads, the harness's default
+// The default budget, said out loud; two threads, the harness's default.
+const std::vector<std::string> l1_args = {"--l1-max-bytes", "16777216"};
 const std::map<std::string, std::string> json_type = {{"Content-Type", "application/json"}};
 
 class NearCacheTest : public ::testing::Test {
@@ -59,8 +59,15 @@ TEST_F(NearCacheTest, ARepeatedReadIsServedFromMemoryWithTheTierSaid) {
   auto stats = near_stats(server.port());
   EXPECT_GT(stats.at("hits").as_int64(), 0);
   EXPECT_GT(stats.at("entries").as_int64(), 0);
+  // The listener's probe measures the invalidation lag once a second.
+  ASSERT_TRUE(eventually(
+      [&] { return near_stats(server.port()).at("invalidation_lag").at("samples").as_int64() >= 2; }, 4s));
+  const auto lag = near_stats(server.port()).at("invalidation_lag");
+  EXPECT_GT(lag.at("p50_ms").to_number<double>(), 0.0);
+  EXPECT_LT(lag.at("max_ms").to_number<double>(), 500.0);
+  EXPECT_EQ(lag.at("lost").as_int64(), 0);
   // Off, as before: never "memory".
-  ServerProcess off;
+  ServerProcess off({"--l1-max-bytes", "0"});
   for (int i = 0; i < 6; ++i) EXPECT_NE(source_of(http(off.port(), "GET", "/products/7")), "memory");
   EXPECT_TRUE(http(off.port(), "GET", "/api/stats").json().at("app").at("near_cache").is_null());
 }

@@ -24,6 +24,16 @@ function render(s) {
   } else {
     for (const id of ['stat-memory', 'stat-keys', 'stat-evicted', 'stat-expired']) setText($(id), 'Redis down');
   }
+  // The in-process tier: its share of the hits, and how full it is; "not listening" while it is blind.
+  const l1 = app.near_cache;
+  $('tile-l1').hidden = !l1;
+  if (l1) {
+    const share = app.hits ? `${((100 * app.near_hits) / app.hits).toFixed(1)}% of hits` : 'no hits yet';
+    const lag = l1.invalidation_lag.samples ? ` · invalidation lag ${l1.invalidation_lag.p50_ms.toFixed(2)} ms` : '';
+    setText($('stat-l1'), l1.listening
+      ? `${share} · ${fmtInt(l1.entries)} entries · ${fmtBytes(l1.bytes)} / ${fmtBytes(l1.max_bytes)}${lag}`
+      : 'not listening to Redis: off until it is');
+  }
   $('tile-delay').hidden = !(s.db_delay_ms > 0);
   setText($('stat-delay'), `${s.db_delay_ms} ms per read`);
 }
