@@ -61,6 +61,30 @@ NearCache::Ticket NearCache::ticket() const {
   return Ticket{log_->sequence(), !log_->blind()};
 }
 
+namespace {
+// glibc's malloc: an 8-byte header, 16-byte granules, 32 bytes at least.
+constexpr std::size_t malloc_size(std::size_t n) {
+  return std::max<std::size_t>(32, (n + 8 + 15) / 16 * 16);
+}
+// A std::string's own buffer: none up to its in-object capacity (15), else size + the terminator.
+constexpr std::size_t string_heap(std::size_t n) {
+  return n <= 15 ? 0 : malloc_size(n + 1);
+}
+}  // namespace
+
+std::size_t NearCache::cost(std::string_view key, std::string_view value) {
+  constexpr std::size_t list_node = malloc_size(sizeof(Entry) + 2 * sizeof(void*));
+  // unordered_map<string_view, iterator>: next pointer, the pair, the cached hash; one bucket pointer each.
+  constexpr std::size_t index_node =
+      malloc_size(sizeof(void*) + sizeof(std::string_view) + sizeof(List::iterator) + sizeof(std::size_t)) +
+      sizeof(void*);
+  // A ghost: its hash in the deque, and a node (next, hash, count) plus a bucket in the map.
+  constexpr std::size_t ghost = sizeof(std::size_t) +
+                                malloc_size(sizeof(void*) + sizeof(std::size_t) + sizeof(std::uint64_t)) +
+                                sizeof(void*);
+  return string_heap(key.size()) + string_heap(value.size()) + list_node + index_node + ghost;
+}
+
 bool NearCache::put(const Ticket& t, std::string_view key, std::string value, std::string generation,
                     std::chrono::milliseconds ttl, bool derived, NearClock::time_point now) {
   catch_up();

@@ -3,6 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+// From the ASan runtime (GCC ships no header for it): the bytes the program has allocated and not freed.
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#else
+#include <malloc.h>
+#endif
+
 #include <list>
 #include <random>
 #include <unordered_map>
@@ -110,6 +117,39 @@ TEST_F(NearCacheTest, TheByteBudgetHolds) {
   EXPECT_GT(c.stats().evictions, 9000u);
   EXPECT_FALSE(c.put(c.ticket(), "huge", std::string(10'000, 'x'), "0", 60s, false, t0))
       << "an entry over a tenth of the budget would flush the small queue";
+}
+
+// The heap the process holds: ASan's count of bytes allocated (the test build), else glibc's.
+std::size_t heap_in_use() {
+#if defined(__SANITIZE_ADDRESS__)
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  return mallinfo2().uordblks;
+#endif
+}
+
+// The budget is only worth something if an entry's cost is what it takes from the heap: a full near cache,
+// after churn through a key space five times its size (evictions, ghosts, promotions to main), holds within
+// 10% of what it says it holds, and not far below it.
+TEST_F(NearCacheTest, TheBudgetCountsWhatTheHeapReallyHolds) {
+  const std::string value(342, 'v');  // a product's answer
+  const auto before = heap_in_use();
+  std::size_t held = 0, in_use = 0;
+  {
+    NearCache c(4 << 20, log, "gen");
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<int> pick(0, 30'000);
+    for (int i = 0; i < 200'000; ++i) {
+      const auto key = "cachelab:v1:product:" + std::to_string(pick(rng));
+      if (!c.get(key, t0)) c.put(c.ticket(), key, value, "0", 60s, false, t0);
+    }
+    held = c.stats().bytes;
+    in_use = heap_in_use() - before;
+    EXPECT_GT(c.stats().evictions, 10'000u);
+  }
+  EXPECT_GT(held, (4u << 20) * 9 / 10);
+  EXPECT_LE(in_use, held * 11 / 10) << "the heap holds more than the budget counts";
+  EXPECT_GE(in_use, held * 7 / 10) << "the budget counts far more than the heap holds";
 }
 
 // A plain LRU at the same byte budget, the baseline.
