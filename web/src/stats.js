@@ -31,7 +31,7 @@ function render(s) {
     const share = app.hits ? `${((100 * app.near_hits) / app.hits).toFixed(1)}% of hits` : 'no hits yet';
     const lag = l1.invalidation_lag.samples ? ` · invalidation lag ${l1.invalidation_lag.p50_ms.toFixed(2)} ms` : '';
     setText($('stat-l1'), l1.listening
-      ? `${share} · ${fmtInt(l1.entries)} entries · ${fmtBytes(l1.bytes)} / ${fmtBytes(l1.max_bytes)}${lag}`
+      ? `${share} · ${fmtInt(l1.entries)} ${l1.entries === 1 ? 'entry' : 'entries'} · ${fmtBytes(l1.bytes)} / ${fmtBytes(l1.max_bytes)}${lag}`
       : 'not listening to Redis: off until it is');
   }
   $('tile-delay').hidden = !(s.db_delay_ms > 0);
