@@ -20,7 +20,7 @@ THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-8100}
 URL=http://127.0.0.1:$PORT
 TMP=$(mktemp -d)
-trap 'stop_server; rm -rf "$TMP"' EXIT
+trap 'stop_varnish; stop_server; rm -rf "$TMP"' EXIT
 
 if [[ ${BENCH_AGREEMENT:-1} != 0 ]]; then
   bash "$ROOT/bench/agreement.sh" || echo "bench: the agreement check missed a target (see above)"
@@ -33,8 +33,8 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
 "$BIN" seed --log-level warn
 
 declare -A RPS P50 P99
-run() {  # name path [seconds]
-  load "$URL" "$2" "${3:-$SECONDS_EACH}" "$CONNS" "$THREADS" "$TMP/$1.json"
+run() {  # name path [seconds] [base URL, default cachelab's]
+  load "${4:-$URL}" "$2" "${3:-$SECONDS_EACH}" "$CONNS" "$THREADS" "$TMP/$1.json"
   RPS[$1]=$(json_get "$TMP/$1.json" requests_per_second | awk '{ printf "%.0f", $1 }')
   P50[$1]=$(json_get "$TMP/$1.json" latency_ms.p50)
   P99[$1]=$(json_get "$TMP/$1.json" latency_ms.p99)
@@ -64,10 +64,7 @@ if command -v varnishd >/dev/null; then
   VPORT=$((PORT + 1))
   start_varnish "$VPORT" "$PORT" "$TMP/varnish"
   for _ in $(seq 4); do curl -sf "http://127.0.0.1:$VPORT/products/1" >/dev/null; done
-  load "http://127.0.0.1:$VPORT" /products/1 "$SECONDS_EACH" "$CONNS" "$THREADS" "$TMP/varnish.json"
-  RPS[varnish]=$(json_get "$TMP/varnish.json" requests_per_second | awk '{ printf "%.0f", $1 }')
-  P50[varnish]=$(json_get "$TMP/varnish.json" latency_ms.p50)
-  P99[varnish]=$(json_get "$TMP/varnish.json" latency_ms.p99)
+  run varnish /products/1 "$SECONDS_EACH" "http://127.0.0.1:$VPORT"
   stop_varnish
   ROWS+=("varnish|GET /products/1 (Varnish hit)")
 else

@@ -22,7 +22,7 @@ constexpr std::chrono::seconds probe_every{1};
 
 InvalidationListener::InvalidationListener(boost::asio::any_io_executor ex, RedisEndpoint endpoint,
                                            std::shared_ptr<InvalidationLog> log)
-    : log_(std::move(log)) {
+    : log_(std::move(log)), probe_timer_(ex) {
   RedisConnection::Options o;
   o.endpoint = endpoint;
   o.timeout = std::chrono::milliseconds(1000);
@@ -52,7 +52,6 @@ InvalidationListener::InvalidationListener(boost::asio::any_io_executor ex, Redi
   probe_ = RedisConnection::create(ex, std::move(p));
   std::random_device rd;
   probe_key_ = fmt::format("cachelab-probe:{:08x}{:08x}", rd(), rd());
-  probe_timer_ = std::make_shared<asio::steady_timer>(ex);
 }
 
 InvalidationListener::~InvalidationListener() = default;
@@ -61,13 +60,13 @@ void InvalidationListener::start() {
   conn_->start();
   probe_->start();
   asio::co_spawn(
-      probe_timer_->get_executor(), [self = shared_from_this()] { return self->probe_loop(); },
+      probe_timer_.get_executor(), [self = shared_from_this()] { return self->probe_loop(); },
       asio::detached);
 }
 
 void InvalidationListener::stop() {
   stopped_ = true;
-  probe_timer_->cancel();
+  probe_timer_.cancel();
   probe_->stop();
   conn_->stop();
 }
@@ -78,9 +77,9 @@ void InvalidationListener::stop() {
 asio::awaitable<void> InvalidationListener::probe_loop() {
   std::uint64_t tracked_epoch = 0, tracked_session = 0;
   while (!stopped_) {
-    probe_timer_->expires_after(probe_every);
+    probe_timer_.expires_after(probe_every);
     boost::system::error_code ec;
-    co_await probe_timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await probe_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopped_) break;
     if (probe_sent_) {
       probe_sent_.reset();

@@ -74,7 +74,7 @@ class InvalidationListener : public std::enable_shared_from_this<InvalidationLis
   std::string probe_key_;
   std::optional<std::chrono::steady_clock::time_point> probe_sent_;
   bool stopped_ = false;
-  std::shared_ptr<boost::asio::steady_timer> probe_timer_;
+  boost::asio::steady_timer probe_timer_;
   mutable std::mutex lag_mu_;
   std::vector<double> lag_ms_;  // a ring of the last lag_window samples
   std::int64_t lag_samples_ = 0, lag_lost_ = 0;
