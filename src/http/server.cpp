@@ -2,14 +2,15 @@
 #include "core/log.hpp"
 
 #include "http/session.hpp"
+#include "http/timed_socket.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -26,11 +27,14 @@ namespace cachelab::http {
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-// Per-thread bookkeeping of idle connections, so drain() can close them. Touched only on its own thread.
+// Per-thread bookkeeping of the open connections, for the deadline sweeper, drain() and shedding. Touched
+// only on its own thread.
 struct Worker {
   asio::io_context* context;
   Handler handler;
-  std::list<beast::tcp_stream*> idle;
+  std::list<TimedSocket*> connections;
+  std::uint64_t idle_sequence = 0;
+  bool sweeping = false;  // the sweeper runs while this thread has connections
 };
 
 struct Server::State {
@@ -60,7 +64,24 @@ struct OpenGuard {
   ~OpenGuard() { --n; }
 };
 
-// A connection accepted on `worker`'s thread: who it is, then the session loop over a tcp_stream.
+// Every 100 ms while `worker` has connections, cancels the pending operation of each whose deadline passed
+// (the session sees operation_aborted and ends). Ends when the last connection has gone; the next session
+// starts it again.
+asio::awaitable<void> sweep(Worker& worker) {
+  asio::steady_timer timer(*worker.context);
+  boost::system::error_code ec;
+  while (!worker.connections.empty()) {
+    timer.expires_after(std::chrono::milliseconds(100));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    const auto now = TimedSocket::clock::now();
+    for (auto* socket : worker.connections) {
+      if (socket->expired(now)) socket->cancel();
+    }
+  }
+  worker.sweeping = false;
+}
+
+// A connection accepted on `worker`'s thread: who it is, then the session loop over a TimedSocket.
 asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& worker, tcp::socket socket) {
   OpenGuard guard{state->open};
   Peer peer;
@@ -72,8 +93,17 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     peer.address = addr.to_string();
     peer.loopback = addr.is_loopback();
   }
-  beast::tcp_stream stream(std::move(socket));
-  const SessionEnv env{state->options, worker.handler, state->draining, &worker.idle};
+  TimedSocket stream(std::move(socket));
+  struct Listed {  // on the worker's list for the connection's life, however the coroutine ends
+    std::list<TimedSocket*>& list;
+    std::list<TimedSocket*>::iterator at;
+    ~Listed() { list.erase(at); }
+  } listed{worker.connections, worker.connections.insert(worker.connections.end(), &stream)};
+  if (!worker.sweeping) {
+    worker.sweeping = true;
+    asio::co_spawn(*worker.context, sweep(worker), asio::detached);
+  }
+  const SessionEnv env{state->options, worker.handler, state->draining, &worker.idle_sequence};
   co_await serve_session(stream, peer, env);
 }
 
@@ -87,17 +117,9 @@ std::string too_many_connections(const ServerOptions& o) {
   res.set(beast_http::field::retry_after, "1");
   res.set(beast_http::field::server, "cachelab");
   res.keep_alive(false);
-  res.prepare_payload();
-  beast_http::response_serializer<beast_http::string_body> serializer(res);
   std::string out;
-  boost::system::error_code ec;
-  while (!ec && !serializer.is_done()) {
-    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-      for (auto b : beast::buffers_range_ref(buffers))
-        out.append(static_cast<const char*>(b.data()), b.size());
-      serializer.consume(beast::buffer_bytes(buffers));
-    });
-  }
+  detail::render_head(res, res.body().size(), out);
+  out += res.body();
   return out;
 }
 
@@ -223,8 +245,13 @@ asio::awaitable<void> Server::accept_loop() {
     if (max > 0 && open > shed_from) {
       // Near the limit: make room by closing this thread's oldest idle keep-alive connection.
       asio::post(*worker.context, [state, &worker] {
-        if (worker.idle.empty()) return;
-        worker.idle.front()->cancel();
+        TimedSocket* oldest = nullptr;
+        for (auto* socket : worker.connections) {
+          if (socket->idle() && (!oldest || socket->idle_since() < oldest->idle_since())) oldest = socket;
+        }
+        if (!oldest) return;
+        oldest->cancel();
+        oldest->idle(false);
         ++state->shed;
       });
     }
@@ -242,7 +269,9 @@ void Server::drain() {
   });
   for (auto& worker : state->workers) {
     asio::post(*worker.context, [state, &worker] {
-      for (auto* stream : worker.idle) stream->cancel();
+      for (auto* socket : worker.connections) {
+        if (socket->idle()) socket->cancel();
+      }
     });
   }
 }

@@ -1,7 +1,8 @@
 // http/session: one connection's life, read → handle → write, until the client goes, a limit is hit, or
 // the server drains. A template over the stream so tests drive it through an in-memory stream; the server
-// instantiates it for beast::tcp_stream, which adds the read/write deadlines and the idle registration
-// that drain() uses.
+// instantiates it for http/timed_socket, which adds the read/write deadlines, the idle mark that drain() and
+// shedding use, and a first write attempt that does not wait. Requests are parsed with Beast's parser from
+// the connection's buffer; answers are rendered here, head and body written in one system call.
 // Never lets a malformed or oversized request reach the handler: those get 400/413/431 from `on_error` and
 // the connection closes. A handler exception becomes a 500 without details.
 #pragma once
@@ -15,12 +16,13 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
-#include <list>
-#include <type_traits>
+#include <array>
+#include <charconv>
+#include <string>
 
 namespace cachelab::http {
 
@@ -31,8 +33,8 @@ struct SessionEnv {
   const ServerOptions& options;
   const Handler& handler;
   const std::atomic<bool>& draining;
-  std::list<beast::tcp_stream*>* idle =
-      nullptr;  // where a waiting tcp stream is listed so drain() can cancel it
+  // Counts idle periods on this thread, so shedding can find the oldest idle connection (nullptr: none).
+  std::uint64_t* idle_sequence = nullptr;
 };
 
 namespace detail {
@@ -147,13 +149,104 @@ inline void to_origin_form(Request& req) {
   const auto rest = target.substr(target.find("://") + 3);
   const auto end = rest.find_first_of("/?#");
   const auto authority = rest.substr(0, end);
-  std::string origin =
-      end == std::string_view::npos || rest[end] == '#' ? "/" : std::string(rest.substr(end));
-  if (origin.front() == '?') origin.insert(0, "/");
+  std::string origin = "/";
+  if (end != std::string_view::npos && rest[end] != '#') {
+    origin.append(rest.substr(rest[end] == '/' ? end + 1 : end));
+  }
   if (req.find(beast_http::field::host) == req.end() && !authority.empty()) {
     req.set(beast_http::field::host, authority);
   }
   req.target(origin);
+}
+
+// The request's head (or, with `whole`, the whole request) parsed from what `buffer` holds, as Beast's
+// http::read_some would: true when it is complete or an error is set, false when more bytes are needed.
+template <class Parser>
+bool parse_buffered(Parser& parser, beast::flat_buffer& buffer, bool whole, boost::system::error_code& ec) {
+  while (buffer.size() > 0) {
+    buffer.consume(parser.put(buffer.data(), ec));
+    if (ec == beast_http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec || (whole ? parser.is_done() : parser.is_header_done())) return true;
+  }
+  return whole ? parser.is_done() : parser.is_header_done();
+}
+
+// Reads until parse_buffered is satisfied. The end of the stream inside a message is the parser's to judge
+// (put_eof); before its first byte it is end_of_stream.
+template <class Stream, class Parser>
+asio::awaitable<void> read_more(Stream& stream, beast::flat_buffer& buffer, Parser& parser, bool whole,
+                                boost::system::error_code& ec) {
+  constexpr std::size_t read_bytes = 4096;
+  while (!parse_buffered(parser, buffer, whole, ec)) {
+    const auto n = co_await stream.async_read_some(buffer.prepare(read_bytes),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+    buffer.commit(n);
+    if (ec == asio::error::eof) {
+      if (!parser.got_some()) {
+        ec = beast_http::error::end_of_stream;
+      } else {
+        ec = {};
+        parser.put_eof(ec);
+      }
+      co_return;
+    }
+    if (ec) co_return;
+  }
+}
+
+// The status line and fields of `res` as bytes, into `out` (cleared first; its capacity is reused), with
+// Server and Content-Length added unless the response set them. `content_length` is the body's size (for
+// HEAD, the GET's).
+inline void render_head(const Response& res, std::size_t content_length, std::string& out) {
+  out.clear();
+  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  char number[24];
+  auto end = std::to_chars(number, number + sizeof number, res.result_int()).ptr;
+  out.append(number, end);
+  out += ' ';
+  const std::string_view reason =
+      res.reason().empty() ? beast_http::obsolete_reason(res.result()) : res.reason();
+  out += reason;
+  out += "\r\n";
+  bool server = false, length = false;
+  for (const auto& field : res) {
+    server = server || field.name() == beast_http::field::server;
+    length = length || field.name() == beast_http::field::content_length;
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  if (!server) out += "Server: cachelab\r\n";
+  const auto status = res.result_int();
+  if (!length && !(status < 200 || status == 204 || status == 304)) {
+    out += "Content-Length: ";
+    end = std::to_chars(number, number + sizeof number, content_length).ptr;
+    out.append(number, end);
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+// Writes head and body, in one system call when the socket takes them at once (a TimedSocket is tried
+// without waiting first, which saves the event loop a turn), else as the socket drains.
+template <class Stream>
+asio::awaitable<void> write_answer(Stream& stream, std::string_view head, std::string_view body,
+                                   const ServerOptions& o, boost::system::error_code& ec) {
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+  std::size_t written = 0;
+  if constexpr (requires { stream.write_now(buffers, ec); }) {
+    written = stream.write_now(buffers, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+    if (ec || written == head.size() + body.size()) co_return;
+  }
+  beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+  rest.consume(written);
+  arm(stream, o.write_timeout);
+  co_await asio::async_write(stream, rest, asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace detail
@@ -163,6 +256,8 @@ template <class Stream>
 asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv env) {
   const auto& o = env.options;
   beast::flat_buffer buffer;
+  std::string
+      head;  // the answer's status line and fields, rendered here (its capacity kept between requests)
   boost::system::error_code ec;
   constexpr std::size_t first_read_bytes = 4096;
   bool first = true;  // the connection's first request
@@ -172,25 +267,23 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     parser.body_limit(o.max_body_bytes);
 
     if (buffer.size() == 0) {
-      // Wait for the next request's first byte, listed as idle so drain() and shedding may close us. A new
+      // Wait for the next request's first byte, marked idle so drain() and shedding may close us. A new
       // connection's deadline covers its whole first head (header_timeout); a kept-alive one may idle longer.
-      std::list<beast::tcp_stream*>::iterator idle;
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-        if (env.idle) idle = env.idle->insert(env.idle->end(), &stream);
+      if constexpr (requires { stream.idle(true, 0); }) {
+        if (env.idle_sequence) stream.idle(true, ++*env.idle_sequence);
       }
       detail::arm(stream, first ? o.header_timeout : o.idle_timeout);
       const auto n = co_await stream.async_read_some(buffer.prepare(first_read_bytes),
                                                      asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-        if (env.idle) env.idle->erase(idle);
-      }
+      if constexpr (requires { stream.idle(false); }) stream.idle(false);
       if (ec) break;  // gone, idled out, drained or shed: nothing to answer
     }
     if (!first) detail::arm(stream, o.header_timeout);
     first = false;
-    co_await beast_http::async_read_header(stream, buffer, parser,
-                                           asio::redirect_error(asio::use_awaitable, ec));
+    if (!detail::parse_buffered(parser, buffer, false, ec)) {
+      co_await detail::read_more(stream, buffer, parser, false, ec);
+    }
     if (!ec) {
       if (auto refused = detail::refuse_head(o, parser.get())) {
         detail::arm(stream, o.write_timeout);
@@ -207,9 +300,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
                                    asio::redirect_error(asio::use_awaitable, ec));
       }
       detail::arm(stream, o.read_timeout);
-      if (!ec)
-        co_await beast_http::async_read(stream, buffer, parser,
-                                        asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) co_await detail::read_more(stream, buffer, parser, true, ec);
     }
     if (ec) {
       if (auto res = detail::read_failure(o, ec)) {
@@ -236,12 +327,8 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
                                     "internal error");
     }
     res.version(req.version());
-    res.set(beast_http::field::server, "cachelab");
     // Decided after the handler: a drain that began while it ran closes this connection after the answer.
     res.keep_alive(req.keep_alive() && res.keep_alive() && !env.draining.load(std::memory_order_relaxed));
-    res.prepare_payload();
-    // HEAD: the GET's head, Content-Length included, and no body.
-    if (req.method() == beast_http::verb::head) res.body().clear();
     if (o.access_log) {
       spdlog::info(
           "event=access method={} target={} status={} bytes={} ms={:.3f}", req.method_string(),
@@ -249,14 +336,18 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     }
     if (body_stream && req.method() != beast_http::verb::head) {
+      res.set(beast_http::field::server, "cachelab");
       co_await detail::write_streamed(stream, res, body_stream, env);
       break;
     }
-    detail::arm(stream, o.write_timeout);
-    co_await beast_http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    // HEAD: the GET's head, Content-Length included, and no body.
+    const std::string_view body =
+        req.method() == beast_http::verb::head ? std::string_view{} : std::string_view{res.body()};
+    detail::render_head(res, res.body().size(), head);
+    co_await detail::write_answer(stream, head, body, o, ec);
     if (ec || !res.keep_alive()) break;
   }
-  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+  if constexpr (requires { stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec); }) {
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   } else {
     stream.close();

@@ -237,5 +237,29 @@ TEST_F(SessionTest, StaticFilesAreAnsweredBeforeTheHandler) {
   EXPECT_EQ(handled, 1);
 }
 
+// The head is rendered by the session: the status line of the request's version, the handler's fields once,
+// Server and Content-Length added only when the handler set none, and no Content-Length on a 304.
+TEST_F(SessionTest, TheHeadCarriesTheHandlersFieldsOnceAndTheLengthItNeeds) {
+  handler = [](Request& req, const Peer&, BodyStream&) -> asio::awaitable<Response> {
+    if (req.target() == "/not-modified") co_return Response{beast_http::status::not_modified, 11};
+    Response res{beast_http::status::ok, 11};
+    res.set(beast_http::field::server, "custom");
+    res.set("X-Cache", "HIT");
+    res.body() = "hello";
+    co_return res;
+  };
+  auto out = serve("GET /a HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << out;
+  EXPECT_EQ(count(out, "Server:"), 1);
+  EXPECT_NE(out.find("Server: custom\r\n"), std::string::npos);
+  EXPECT_NE(out.find("X-Cache: HIT\r\n"), std::string::npos);
+  EXPECT_EQ(count(out, "Content-Length: 5\r\n"), 1);
+  EXPECT_EQ(out.substr(out.size() - 9), "\r\n\r\nhello");
+  auto not_modified = serve("GET /not-modified HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(not_modified.rfind("HTTP/1.1 304 Not Modified\r\n", 0), 0u) << not_modified;
+  EXPECT_EQ(not_modified.find("Content-Length"), std::string::npos);
+  EXPECT_NE(not_modified.find("Server: cachelab\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cachelab::http
