@@ -21,7 +21,9 @@ awaitable<Response> get_product(const Api& api, RequestContext& ctx) {
   if (!mode) co_return error_response(mode.error());
   auto answer = co_await api.services.catalog->product(*id, *mode);
   if (!answer) co_return error_response(answer.error());
-  co_return render_answer(*answer, total.elapsed_ms(), fmt::format("product {} does not exist", *id));
+  const double ms = total.elapsed_ms();
+  if (answer->not_found) co_return render_answer(*answer, ms, fmt::format("product {} does not exist", *id));
+  co_return render_answer(*answer, ms);
 }
 
 awaitable<Response> list_products(const Api& api, RequestContext& ctx) {

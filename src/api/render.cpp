@@ -1,6 +1,6 @@
 #include "api/render.hpp"
 
-#include <fmt/format.h>
+#include "core/text.hpp"
 
 namespace cachelab::api {
 
@@ -26,8 +26,9 @@ bool is_hit(const service::Answer& a) {
 std::string cache_status(const service::Answer& a) {
   std::string s;
   if (is_hit(a)) {
-    s = fmt::format("cachelab; hit; ttl={}; detail={}", a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0,
-                    a.source == service::Source::memory ? "l1" : "redis");
+    s = "cachelab; hit; ttl=";
+    append_int(s, a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
+    s += a.source == service::Source::memory ? "; detail=l1" : "; detail=redis";
     if (a.stale) s += "; stale";
   } else if (a.bypassed) {
     s = "cachelab; fwd=bypass";
@@ -46,12 +47,19 @@ void set_cache_headers(Response& res, const service::Answer& a, double fetch_tim
   res.set("X-Cache", is_hit(a) ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
   res.set("Cache-Status", cache_status(a));
   // A near-cache hit touched neither backend: its timing is the total alone.
+  std::string timing;
   if (a.source == service::Source::memory) {
-    res.set("Server-Timing", fmt::format("l1;dur={:.3f}, total;dur={:.3f}", fetch_time_ms, fetch_time_ms));
+    timing = "l1;dur=";
+    append_fixed(timing, fetch_time_ms, 3);
   } else {
-    res.set("Server-Timing", fmt::format("redis;dur={:.3f}, db;dur={:.3f}, total;dur={:.3f}",
-                                         a.timings.redis_ms, a.timings.db_ms, fetch_time_ms));
+    timing = "redis;dur=";
+    append_fixed(timing, a.timings.redis_ms, 3);
+    timing += ", db;dur=";
+    append_fixed(timing, a.timings.db_ms, 3);
   }
+  timing += ", total;dur=";
+  append_fixed(timing, fetch_time_ms, 3);
+  res.set("Server-Timing", timing);
 }
 
 }  // namespace
@@ -70,9 +78,12 @@ Response render_answer(const service::Answer& a, double fetch_time_ms, std::stri
   body += source_name(a.source);
   body += '"';
   body += ",\"fetch_time_ms\":";
-  fmt::format_to(std::back_inserter(body), "{:.3f}", fetch_time_ms);
+  append_fixed(body, fetch_time_ms, 3);
   // On a hit what the entry has left; on a miss that stored the answer, the TTL it was stored with.
-  if (a.ttl_ms) fmt::format_to(std::back_inserter(body), ",\"ttl_remaining_s\":{}", (*a.ttl_ms + 999) / 1000);
+  if (a.ttl_ms) {
+    body += ",\"ttl_remaining_s\":";
+    append_int(body, (*a.ttl_ms + 999) / 1000);
+  }
   if (a.cache_unavailable) body += R"(,"cache":"unavailable")";
   body += '}';
   auto res = json_response(http::status::ok, std::move(body));

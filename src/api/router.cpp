@@ -1,88 +1,133 @@
 #include "api/router.hpp"
 
+#include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <array>
 
 namespace cachelab::api {
 
 std::string_view RequestContext::path_param(std::string_view name) const {
-  for (const auto& [k, v] : path_params) {
-    if (k == name) return v;
+  for (const auto& p : path_params) {
+    if (p.name == name) return p.value;
   }
   return {};
 }
 
 void Router::add(http::verb method, std::string pattern, std::string summary, Handler handler) {
-  routes_.push_back(Route{method, std::move(pattern), std::move(summary), std::move(handler)});
+  Route route{method, std::move(pattern), std::move(summary), std::move(handler), {}};
+  std::string_view rest = route.pattern;
+  if (rest.starts_with('/')) rest.remove_prefix(1);
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    route.parts.emplace_back(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  }
+  max_parts_ = std::max(max_parts_, route.parts.size());
+  routes_.push_back(std::move(route));
 }
 
-bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments,
-                   std::vector<std::pair<std::string, std::string>>* params) {
-  std::size_t i = 0;
-  if (!pattern.empty() && pattern.front() == '/') pattern.remove_prefix(1);
-  while (!pattern.empty() || i < segments.size()) {
-    if (pattern.empty() || i >= segments.size()) return false;
-    auto slash = pattern.find('/');
-    auto part = pattern.substr(0, slash);
-    pattern = slash == std::string_view::npos ? std::string_view{} : pattern.substr(slash + 1);
-    const auto& seg = segments[i++];
+namespace {
+
+// The request path's segments, still percent-encoded; at most `Max` (a longer path matches no route).
+template <std::size_t Max>
+struct Segments {
+  std::array<boost::urls::pct_string_view, Max> at;
+  std::size_t size = 0;
+  bool too_many = false;
+};
+
+// True when `route`'s pattern matches `segments`; then `params` holds its `{name}` values, decoded.
+template <std::size_t Max>
+bool match(const Route& route, const Segments<Max>& segments, std::vector<PathParam>& params) {
+  if (route.parts.size() != segments.size) return false;
+  for (std::size_t i = 0; i < segments.size; ++i) {
+    const std::string_view part = route.parts[i];
+    const auto segment = segments.at[i];
     if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
-      if (seg.empty()) return false;
-      if (params) params->emplace_back(std::string(part.substr(1, part.size() - 2)), seg);
-    } else if (part != seg) {
+      if (segment.empty()) return false;
+    } else if (*segment != part) {
       return false;
+    }
+  }
+  params.clear();
+  for (std::size_t i = 0; i < segments.size; ++i) {
+    const std::string_view part = route.parts[i];
+    if (part.size() > 2 && part.front() == '{') {
+      params.push_back(PathParam{part.substr(1, part.size() - 2), segments.at[i].decode()});
     }
   }
   return true;
 }
 
+constexpr std::size_t max_segments = 16;
+
+}  // namespace
+
 boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller caller,
                                                   BodyStream* stream) const {
-  auto res = co_await route(request, caller, stream);
+  auto target = boost::urls::parse_origin_form(request.target());
+  Response res;
+  if (!target) {
+    res =
+        error_response(http::status::bad_request, "invalid_target", "the request target is not a valid URL");
+  } else {
+    RequestContext ctx{request, caller, *target, {}, stream};
+    if (const Route* route = find(ctx, res)) res = co_await route->handler(ctx);
+  }
   cors_.decorate(res, request[http::field::origin]);
   co_return res;
 }
 
-boost::asio::awaitable<Response> Router::route(const Request& request, const Caller& caller,
-                                               BodyStream* stream) const {
-  auto target = boost::urls::parse_origin_form(request.target());
-  if (!target) {
-    co_return error_response(http::status::bad_request, "invalid_target",
-                             "the request target is not a valid URL");
+const Route* Router::find(RequestContext& ctx, Response& refusal) const {
+  const Request& request = ctx.request;
+  Segments<max_segments> segments;
+  for (auto s : ctx.url.encoded_segments()) {
+    if (segments.size == max_segments) {
+      segments.too_many = true;
+      break;
+    }
+    segments.at[segments.size++] = s;
   }
-  std::vector<std::string> segments;
-  for (auto s : target->segments()) segments.push_back(s);
-  if (segments.size() == 1 && segments[0].empty()) segments.clear();  // "/"
+  if (segments.size == 1 && segments.at[0].empty()) segments.size = 0;  // "/"
 
   // HEAD is GET without the body (RFC 9110 §9.3.2) for every GET route: the GET handler answers, and the
   // transport sends only the head.
   const auto method = request.method() == http::verb::head ? http::verb::get : request.method();
   std::string allow;
-  for (const auto& route : routes_) {
-    RequestContext ctx{request, caller, *target, {}, stream};
-    if (!match_pattern(route.pattern, segments, &ctx.path_params)) continue;
-    if (route.method == method) co_return co_await route.handler(ctx);
-    if (!allow.empty()) allow += ", ";
-    allow += std::string(http::to_string(route.method));
-    if (route.method == http::verb::get) allow += ", HEAD";
+  if (!segments.too_many && segments.size <= max_parts_) {
+    for (const auto& route : routes_) {
+      if (route.method == method) {
+        if (match(route, segments, ctx.path_params)) return &route;
+        continue;
+      }
+      std::vector<PathParam> ignored;
+      if (!match(route, segments, ignored)) continue;
+      if (!allow.empty()) allow += ", ";
+      allow += http::to_string(route.method);
+      if (route.method == http::verb::get) allow += ", HEAD";
+    }
   }
   if (!allow.empty() && request.method() == http::verb::options) {
     // What this path accepts; for a browser's CORS preflight, also whether its page may send it (api/cors).
-    Response res{http::status::no_content, request.version()};
-    res.set(http::field::allow, allow + ", OPTIONS");
+    refusal = Response{http::status::no_content, request.version()};
+    refusal.set(http::field::allow, allow + ", OPTIONS");
     if (!request[http::field::access_control_request_method].empty()) {
-      cors_.preflight(res, request[http::field::origin], allow);
+      cors_.preflight(refusal, request[http::field::origin], allow);
     }
-    co_return res;
+    return nullptr;
   }
   if (!allow.empty()) {
     allow += ", OPTIONS";
-    auto res = error_response(
+    refusal = error_response(
         http::status::method_not_allowed, "method_not_allowed",
         "this path does not accept " + std::string(request.method_string()) + "; allowed: " + allow);
-    res.set(http::field::allow, allow);
-    co_return res;
+    refusal.set(http::field::allow, allow);
+    return nullptr;
   }
-  co_return error_response(http::status::not_found, "not_found", "no such endpoint");
+  refusal = error_response(http::status::not_found, "not_found", "no such endpoint");
+  return nullptr;
 }
 
 }  // namespace cachelab::api

@@ -33,11 +33,17 @@ struct Caller {
 using Send = std::function<boost::asio::awaitable<bool>(std::string)>;
 using BodyStream = std::function<boost::asio::awaitable<void>(Send)>;
 
+// A `{name}` segment of the matched pattern and the request's (percent-decoded) value for it.
+struct PathParam {
+  std::string_view name;  // points into the route's pattern
+  std::string value;
+};
+
 struct RequestContext {
   const Request& request;
   const Caller& caller;
   boost::urls::url_view url;
-  std::vector<std::pair<std::string, std::string>> path_params;
+  std::vector<PathParam> path_params;
   BodyStream* stream =
       nullptr;  // where a streaming handler puts its body; null when the transport cannot stream
 
@@ -51,6 +57,7 @@ struct Route {
   std::string pattern;  // e.g. "/products/{id}"
   std::string summary;  // one line for the index and the README
   Handler handler;
+  std::vector<std::string> parts;  // the pattern's segments, split once: {"products", "{id}"}
 };
 
 class Router {
@@ -63,14 +70,12 @@ class Router {
   const CorsPolicy& cors() const { return cors_; }
 
  private:
-  boost::asio::awaitable<Response> route(const Request& request, const Caller& caller,
-                                         BodyStream* stream) const;
+  // The route for `ctx`'s request, its path parameters filled in; or nullptr with the answer in `refusal`
+  // (400, 404, 405, or the 204 to OPTIONS).
+  const Route* find(RequestContext& ctx, Response& refusal) const;
   std::vector<Route> routes_;
+  std::size_t max_parts_ = 0;
   CorsPolicy cors_;
 };
-
-// Splits "/a/b/c" into {"a","b","c"}; true when `pattern` matches `segments`, filling `params`.
-bool match_pattern(std::string_view pattern, const std::vector<std::string>& segments,
-                   std::vector<std::pair<std::string, std::string>>* params);
 
 }  // namespace cachelab::api

@@ -17,6 +17,11 @@ struct Endpoint {
 };
 
 constexpr Access open = Access::open;
+
+boost::asio::awaitable<Response> answered(Response res) {
+  co_return res;
+}
+
 constexpr Access admin = Access::admin;
 
 const std::array table = {
@@ -128,12 +133,13 @@ void add_routes(Router& router, Services services, ApiOptions options) {
   auto api = std::make_shared<const Api>(Api{std::move(services), std::move(options)});
   for (const auto& e : table) {
     router.add(e.info.method, std::string(e.info.path), std::string(e.info.summary),
+               // Not a coroutine itself: the handler's coroutine is the one the router awaits.
                [api, &e](RequestContext& ctx) -> boost::asio::awaitable<Response> {
                  if (e.info.access == Access::admin) {
-                   if (auto denied = deny_unless_admin(ctx, api->options)) co_return std::move(*denied);
+                   if (auto denied = deny_unless_admin(ctx, api->options))
+                     return answered(std::move(*denied));
                  }
-                 auto res = co_await e.handler(*api, ctx);
-                 co_return res;
+                 return e.handler(*api, ctx);
                });
   }
 }

@@ -1,4 +1,5 @@
 #include "cache/keys.hpp"
+#include "core/text.hpp"
 
 #include <fmt/format.h>
 
@@ -21,8 +22,11 @@ std::string unresolve(std::string_view k) {
   return fmt::format("{}g{}{}", prefix, generation_placeholder, digits.substr(end));
 }
 
-std::string product(std::int64_t id) {
-  return fmt::format("{}product:{}", prefix, id);
+std::string product(std::int64_t id) {  // on every product read: no format string to parse
+  std::string key(prefix);
+  key += "product:";
+  append_int(key, id);
+  return key;
 }
 
 std::string products_page(int limit, std::int64_t offset) {

@@ -50,6 +50,18 @@ TEST(Router, Tells404From405AndListsAllowedMethods) {
   EXPECT_EQ(run(r, http::verb::get, "/items/").result(), http::status::not_found);  // empty segment
 }
 
+TEST(Router, SegmentsArePercentDecodedBeforeTheyAreMatched) {
+  auto r = make_router();
+  auto res = run(r, http::verb::get, "/it%65ms/4%32");  // "/items/42"
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(res.body(), "\"42\"");
+  auto slash = run(r, http::verb::get, "/items/a%2Fb");  // an encoded slash stays inside the segment
+  EXPECT_EQ(slash.body(), "\"a/b\"");
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "/items";
+  EXPECT_EQ(run(r, http::verb::get, deep).result(), http::status::not_found);
+}
+
 TEST(Router, HeadIsAnsweredByTheGetRoute) {
   auto r = make_router();
   auto res = run(r, http::verb::head, "/items/7");

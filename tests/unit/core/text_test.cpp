@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 
 namespace cachelab {
 namespace {
@@ -23,6 +25,19 @@ TEST(Text, IequalsAsciiReadsNothingPastEitherString) {
   EXPECT_FALSE(iequals_ascii("chunked", "chunke"));
   EXPECT_TRUE(iequals_ascii("", ""));
   EXPECT_FALSE(iequals_ascii("\xc3\xa9", "\xc3\x89")) << "ASCII only: no case folding beyond it";
+}
+
+TEST(Text, AppendedNumbersReadAsPrintfWouldPrintThem) {
+  std::string out = "n=";
+  append_int(out, -9223372036854775807LL - 1);
+  EXPECT_EQ(out, "n=-9223372036854775808");
+  for (double d : {0.0, 0.0125, 0.0135, 1.9995, 12345.6789, -0.0004, 1e15}) {
+    std::string got;
+    append_fixed(got, d, 3);
+    char want[64];
+    std::snprintf(want, sizeof want, "%.3f", d);
+    EXPECT_EQ(got, want) << d;
+  }
 }
 
 }  // namespace
