@@ -2,14 +2,15 @@
 # make bench: in one sitting, against the private backends and a release cachelab, all measured with the project's
 # own load generator (`cachelab load`, closed loop):
 #  1. the agreement check: `cachelab load` against wrk on /health and on a hit (bench/agreement.sh);
-#  2. /health, the dashboard page, a near-cache (L1) hit, a Redis hit (a second server, --l1-max-bytes 0), Varnish
-#     caching the same JSON in front of that second server (when varnishd is installed) and the database path,
-#     with each one's ratio to /health;
+#  2. /health beside nginx serving the same JSON (when nginx is installed), the dashboard page, a near-cache (L1)
+#     hit, a Redis hit (a second server, --l1-max-bytes 0), Varnish caching the same JSON in front of that second
+#     server (when varnishd is installed), the database path beside pgbench running its query (when pgbench is
+#     installed): medians of BENCH_ROUNDS interleaved rounds, each row's ratio to /health and to its peer;
 #  3. the near cache's staleness window: one process writes, another reads (bench/staleness.mjs);
 #  4. the catalog analytics endpoints, cache hit vs ?cache=bypass, at scale 1 and scale 100 (a second database,
 #     cachelab_s100, seeded once with `cachelab seed --scale 100`).
 #
-# Environment: BENCH_SECONDS (10 per endpoint), BENCH_CATALOG_SECONDS (5), BENCH_CONNECTIONS (64),
+# Environment: BENCH_SECONDS (10 per endpoint and round), BENCH_ROUNDS (3), BENCH_CATALOG_SECONDS (5), BENCH_CONNECTIONS (64),
 #              BENCH_THREADS (2), BENCH_PORT (8100), BENCH_SCALES ("1 100"), BENCH_AGREEMENT (1; 0 skips it),
 #              BENCH_STALENESS_WRITES (10000; 0 skips the near cache's staleness window, bench/staleness.mjs)
 set -euo pipefail
@@ -20,7 +21,7 @@ THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-8100}
 URL=http://127.0.0.1:$PORT
 TMP=$(mktemp -d)
-trap 'stop_varnish; stop_server; rm -rf "$TMP"' EXIT
+trap 'stop_varnish; stop_nginx; SERVER=${REDIS_SERVER:-} stop_server; SERVER=${L1_SERVER:-} stop_server; stop_server; rm -rf "$TMP"' EXIT
 
 if [[ ${BENCH_AGREEMENT:-1} != 0 ]]; then
   bash "$ROOT/bench/agreement.sh" || echo "bench: the agreement check missed a target (see above)"
@@ -32,61 +33,125 @@ export DATABASE_URL=${DATABASE_URL:-postgresql://cachelab@127.0.0.1:${PG_PORT:-5
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
 "$BIN" seed --log-level warn
 
-declare -A RPS P50 P99
-run() {  # name path [seconds] [base URL, default cachelab's]
+ROUNDS=${BENCH_ROUNDS:-3}
+declare -A RPS P50 P99 ALL
+run() {  # name path [seconds] [base URL, default cachelab's]: one measurement, appended to the row's rounds
   load "${4:-$URL}" "$2" "${3:-$SECONDS_EACH}" "$CONNS" "$THREADS" "$TMP/$1.json"
-  RPS[$1]=$(json_get "$TMP/$1.json" requests_per_second | awk '{ printf "%.0f", $1 }')
-  P50[$1]=$(json_get "$TMP/$1.json" latency_ms.p50)
-  P99[$1]=$(json_get "$TMP/$1.json" latency_ms.p99)
+  record "$1" "$(json_get "$TMP/$1.json" requests_per_second)" "$(json_get "$TMP/$1.json" latency_ms.p50)" \
+    "$(json_get "$TMP/$1.json" latency_ms.p99)"
   local errors
   errors=$(json_get "$TMP/$1.json" error_rate)
   awk -v e="$errors" 'BEGIN { exit !(e > 0) }' && echo "warning: $2 had an error rate of $errors" >&2
   return 0
 }
+record() {  # name req/s p50 p99: one round's figures
+  printf '%s %s %s\n' "$2" "$3" "$4" >>"$TMP/$1.rounds"
+  ALL[$1]+="$(printf '%.0f' "$2") "
+}
+settle() {  # name: the medians of its rounds into RPS, P50, P99
+  RPS[$1]=$(cut -d' ' -f1 "$TMP/$1.rounds" | median | awk '{ printf "%.0f", $1 }')
+  P50[$1]=$(cut -d' ' -f2 "$TMP/$1.rounds" | median)
+  P99[$1]=$(cut -d' ' -f3 "$TMP/$1.rounds" | median)
+}
+# pgbench: the bypass path's query (db/statements' product_by_id, prepared) as 16 clients on 2 threads run it
+# straight against the same PostgreSQL; its per-transaction log gives the percentiles.
+run_pgbench() {  # name script seconds [database]
+  rm -f "$TMP"/pgb.log*
+  pgbench -h 127.0.0.1 -p "${PG_PORT:-54320}" -U cachelab -n -M prepared -c 16 -j 2 -T "$3" -f "$2" \
+    --log --log-prefix="$TMP/pgb.log" "${4:-cachelab}" >"$TMP/pgbench.out" 2>&1 ||
+    { echo "warning: pgbench failed:" >&2; tail -3 "$TMP/pgbench.out" >&2; return 0; }
+  local tps p50 p99
+  tps=$(awk '/^tps = / { print $3 }' "$TMP/pgbench.out")
+  read -r p50 p99 < <(cat "$TMP"/pgb.log* | awk '{ print $3 / 1000 }' | sort -g |
+    awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }')
+  record "$1" "$tps" "$p50" "$p99"
+}
 
+# Every server of the sitting at once, so that the rounds interleave: cachelab with its near cache, a second
+# cachelab with it off (the Redis-hit path), Varnish caching the second one's answers, nginx serving the same
+# JSON as /health from a file. Peers missing from the machine are skipped with a message.
 start_server "$PORT"
+L1_SERVER=$SERVER
 curl -sf -X DELETE "$URL/cache/clear" >/dev/null
+RPORT=$((PORT + 2))
+start_server "$RPORT" --l1-max-bytes 0
+REDIS_SERVER=$SERVER
 # Warm the key in Redis and in every thread's near cache: the hit path is what we measure.
-for _ in $(seq 8); do curl -sf "$URL/products/1" >/dev/null; done
-run health /health
-run page /  # the dashboard's HTML, from memory (http/static_files)
-run hit /products/1
-run bypass "/products/1?cache=bypass"
-stop_server
-
-# The same hit from Redis alone, and Varnish caching that server's answer (the HTTP-cache alternative).
-start_server "$PORT" --l1-max-bytes 0
-for _ in $(seq 4); do curl -sf "$URL/products/1" >/dev/null; done
-run redis /products/1
-ROWS=("health|GET /health" "page|GET / (dashboard page, 14 KB)" "hit|GET /products/1 (near-cache hit)"
-      "redis|GET /products/1 (Redis hit, L1 off)")
+for _ in $(seq 8); do curl -sf "$URL/products/1" >/dev/null; curl -sf "http://127.0.0.1:$RPORT/products/1" >/dev/null; done
+ROWS=(health nginx page hit redis varnish bypass pgbench)
+declare -A LABEL=([health]="GET /health" [nginx]="nginx: the same JSON, static file" [page]="GET / (dashboard page, 14 KB)"
+  [hit]="GET /products/1 (near-cache hit)" [redis]="GET /products/1 (Redis hit, L1 off)"
+  [varnish]="Varnish: /products/1 cached" [bypass]="GET /products/1?cache=bypass (db)"
+  [pgbench]="pgbench: the same query, prepared")
+HAVE_VARNISH=0 HAVE_NGINX=0 HAVE_PGBENCH=0
 if command -v varnishd >/dev/null; then
   VPORT=$((PORT + 1))
-  start_varnish "$VPORT" "$PORT" "$TMP/varnish"
+  start_varnish "$VPORT" "$RPORT" "$TMP/varnish"
   for _ in $(seq 4); do curl -sf "http://127.0.0.1:$VPORT/products/1" >/dev/null; done
-  run varnish /products/1 "$SECONDS_EACH" "http://127.0.0.1:$VPORT"
-  stop_varnish
-  ROWS+=("varnish|GET /products/1 (Varnish hit)")
+  HAVE_VARNISH=1
 else
   echo "bench: varnishd is not installed (apt-get install varnish): the Varnish row is skipped"
 fi
-ROWS+=("bypass|GET /products/1?cache=bypass (db)")
-stop_server
+NGINX_BIN=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
+if [[ -n $NGINX_BIN ]]; then
+  NPORT=$((PORT + 3))
+  curl -sf "$URL/health" >"$TMP/health.json"
+  start_nginx "$NGINX_BIN" "$NPORT" "$TMP/nginx" "$TMP/health.json"
+  HAVE_NGINX=1
+else
+  echo "bench: nginx is not installed (apt-get install nginx-light): the nginx row is skipped"
+fi
+if command -v pgbench >/dev/null; then
+  # The query of db/statements' product_by_id for product 1, as the bypass row reads it; to_char's format is
+  # quoted so that pgbench sees no ':name' in it.
+  cat >"$TMP/lookup.sql" <<'SQL'
+\set id 1
+SELECT p.id, p.name, p.description, p.price::text, c.name, to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"'), to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"') FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = :id;
+SQL
+  HAVE_PGBENCH=1
+else
+  echo "bench: pgbench is not installed (postgresql-client-15): the pgbench row is skipped"
+fi
 
-echo "cachelab bench: cachelab load, closed loop, $THREADS threads, $CONNS connections, ${SECONDS_EACH}s each, $(nproc) cores, release build, one sitting"
-printf "%-38s %10s %9s %9s %12s\n" endpoint "req/s" "p50 ms" "p99 ms" "vs /health"
-for row in "${ROWS[@]}"; do
-  key=${row%%|*}; label=${row#*|}
+for round in $(seq "$ROUNDS"); do
+  echo "bench: round $round of $ROUNDS" >&2
+  run health /health
+  ((HAVE_NGINX)) && run nginx /health "$SECONDS_EACH" "http://127.0.0.1:$NPORT"
+  run page /  # the dashboard's HTML, from memory (http/static_files)
+  run hit /products/1
+  run redis /products/1 "$SECONDS_EACH" "http://127.0.0.1:$RPORT"
+  ((HAVE_VARNISH)) && run varnish /products/1 "$SECONDS_EACH" "http://127.0.0.1:$VPORT"
+  run bypass "/products/1?cache=bypass"
+  ((HAVE_PGBENCH)) && run_pgbench pgbench "$TMP/lookup.sql" "$SECONDS_EACH"
+done
+stop_varnish
+stop_nginx
+SERVER=$REDIS_SERVER stop_server
+SERVER=$L1_SERVER stop_server
+REDIS_SERVER= L1_SERVER=
+
+SHOWN=()
+for key in "${ROWS[@]}"; do [[ -s $TMP/$key.rounds ]] && { settle "$key"; SHOWN+=("$key"); }; done
+echo "cachelab bench: cachelab load, closed loop, $THREADS threads, $CONNS connections, ${SECONDS_EACH}s each," \
+  "medians of $ROUNDS interleaved rounds, $(nproc) cores, release build, one sitting (pgbench: 16 clients, 2 threads)"
+printf "%-38s %10s %9s %9s %11s   %s\n" endpoint "req/s" "p50 ms" "p99 ms" "vs /health" "each round"
+for key in "${SHOWN[@]}"; do
   ratio=$(awk -v a="${RPS[$key]}" -v b="${RPS[health]}" 'BEGIN { printf "%.2f", a / b }')
-  printf "%-38s %10s %9s %9s %11sx\n" "$label" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "$ratio"
+  printf "%-38s %10s %9s %9s %10sx   %s\n" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "$ratio" "${ALL[$key]}"
 done
 echo
-awk -v h="${RPS[hit]}" -v d="${RPS[bypass]}" 'BEGIN { printf "near-cache hit vs database path: %.2fx the throughput\n", h / d }'
-awk -v h="${RPS[hit]}" -v r="${RPS[redis]}" 'BEGIN { printf "near-cache hit vs Redis hit: %.2fx\n", h / r }'
-awk -v r="${RPS[redis]}" -v d="${RPS[bypass]}" 'BEGIN { printf "Redis hit vs database path: %.2fx\n", r / d }'
-if [[ -n ${RPS[varnish]:-} ]]; then
-  awk -v h="${RPS[hit]}" -v v="${RPS[varnish]}" 'BEGIN { printf "near-cache hit vs Varnish hit: %.2fx\n", h / v }'
-fi
+vs() {  # label a b: the ratio of two rows' medians, when both were measured
+  [[ -n ${RPS[$2]:-} && -n ${RPS[$3]:-} ]] && awk -v l="$1" -v a="${RPS[$2]}" -v b="${RPS[$3]}" \
+    'BEGIN { printf "%-36s %.2fx\n", l, a / b }'
+  return 0
+}
+vs "/health vs nginx:" health nginx
+vs "near-cache hit vs Varnish hit:" hit varnish
+vs "near-cache hit vs /health:" hit health
+vs "near-cache hit vs Redis hit:" hit redis
+vs "Redis hit vs /health:" redis health
+vs "database path vs pgbench:" bypass pgbench
+vs "near-cache hit vs database path:" hit bypass
 
 # --- the near cache's staleness window across two processes ---------------------------------------------
 STALENESS_WRITES=${BENCH_STALENESS_WRITES:-10000}
@@ -123,11 +188,12 @@ for scale in ${BENCH_SCALES:-1 100}; do
     key=${row%%|*}; path=${row#*|}
     if [[ $path == *\?* ]]; then sep="&"; else sep="?"; fi
     curl -sf "$URL$path" >/dev/null
-    run "$key-hit" "$path" "$CATALOG_SECONDS"
-    run "$key-db" "$path${sep}cache=bypass" "$CATALOG_SECONDS"
-    ratio=$(awk -v a="${RPS[$key-hit]}" -v b="${RPS[$key-db]}" 'BEGIN { printf "%.1f", a / b }')
-    printf "%-6s %-30s %10s %9s %9s %10s %9s %9s %8sx\n" "$scale" "GET $path" "${RPS[$key-hit]}" "${P50[$key-hit]}" \
-      "${P99[$key-hit]}" "${RPS[$key-db]}" "${P50[$key-db]}" "${P99[$key-db]}" "$ratio"
+    hit=$key-hit-s$scale db_row=$key-db-s$scale  # one round each: settle() reads that round back
+    run "$hit" "$path" "$CATALOG_SECONDS" && settle "$hit"
+    run "$db_row" "$path${sep}cache=bypass" "$CATALOG_SECONDS" && settle "$db_row"
+    ratio=$(awk -v a="${RPS[$hit]}" -v b="${RPS[$db_row]}" 'BEGIN { printf "%.1f", a / b }')
+    printf "%-6s %-30s %10s %9s %9s %10s %9s %9s %8sx\n" "$scale" "GET $path" "${RPS[$hit]}" "${P50[$hit]}" \
+      "${P99[$hit]}" "${RPS[$db_row]}" "${P50[$db_row]}" "${P99[$db_row]}" "$ratio"
   done
   stop_server
 done

@@ -1,7 +1,7 @@
 # Shared by the bench scripts: start a release cachelab, measure one path with `cachelab load` or wrk, and read
 # figures out of a JSON report. Source it; it sets ROOT, BIN and NODE.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/build/release/src/cachelab
+BIN=${CACHELAB_BIN:-$ROOT/build/release/src/cachelab}  # CACHELAB_BIN: another build to measure (before/after)
 NODE="$ROOT/scripts/node.sh"
 
 # wrk prints latencies as 812.00us / 1.20ms / 1.01s: normalise to milliseconds.
@@ -39,9 +39,44 @@ VCL
   echo "bench: varnishd did not start on port $1" >&2
   exit 1
 }
-stop_varnish() { if [[ -n ${VARNISH:-} ]]; then kill "$VARNISH" 2>/dev/null; wait "$VARNISH" 2>/dev/null || true; VARNISH=; fi; }
+stop_varnish() { if [[ -n ${VARNISH:-} ]]; then kill "$VARNISH" 2>/dev/null || true; wait "$VARNISH" 2>/dev/null || true; VARNISH=; fi; }
 
-stop_server() { if [[ -n ${SERVER:-} ]]; then kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; SERVER=; fi; }
+# start_nginx BINARY PORT WORKDIR FILE: Debian's nginx, 2 workers, serving FILE as /health (application/json)
+# from a config written here; sets NGINX_PID_FILE. Its workers run as the caller (as root, not www-data, which
+# could not read a private temporary directory).
+start_nginx() {
+  mkdir -p "$3/tmp"
+  local user=""
+  [[ $(id -u) == 0 ]] && user="user root root;"
+  cat >"$3/nginx.conf" <<CONF
+$user
+worker_processes 2;
+pid $3/nginx.pid;
+error_log $3/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $3/tmp; proxy_temp_path $3/tmp; fastcgi_temp_path $3/tmp;
+  uwsgi_temp_path $3/tmp; scgi_temp_path $3/tmp;
+  server {
+    listen 127.0.0.1:$2;
+    location = /health { default_type application/json; alias $4; }
+  }
+}
+CONF
+  "$1" -c "$3/nginx.conf" -p "$3" -g 'daemon on;' || { echo "bench: nginx did not start" >&2; exit 1; }
+  NGINX_PID_FILE=$3/nginx.pid
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/health" >/dev/null && return; sleep 0.1; done
+  echo "bench: nginx did not answer on port $2" >&2
+  exit 1
+}
+stop_nginx() {
+  if [[ -n ${NGINX_PID_FILE:-} && -s $NGINX_PID_FILE ]]; then kill "$(cat "$NGINX_PID_FILE")" 2>/dev/null || true; fi
+  NGINX_PID_FILE=
+}
+
+stop_server() { if [[ -n ${SERVER:-} ]]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=; fi; }
 
 # load URL PATH SECONDS CONNECTIONS THREADS OUT.json — closed loop with cachelab load, the report in OUT.json.
 load() {

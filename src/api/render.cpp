@@ -25,6 +25,7 @@ bool is_hit(const service::Answer& a) {
 // of querying.
 std::string cache_status(const service::Answer& a) {
   std::string s;
+  s.reserve(64);  // the longest form fits: one allocation per answer
   if (is_hit(a)) {
     s = "cachelab; hit; ttl=";
     append_int(s, a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
