@@ -9,6 +9,7 @@
 
 #include "core/log.hpp"
 #include "core/text.hpp"
+#include "http/message_io.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 
@@ -16,7 +17,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 
@@ -159,44 +159,6 @@ inline void to_origin_form(Request& req) {
   req.target(origin);
 }
 
-// The request's head (or, with `whole`, the whole request) parsed from what `buffer` holds, as Beast's
-// http::read_some would: true when it is complete or an error is set, false when more bytes are needed.
-template <class Parser>
-bool parse_buffered(Parser& parser, beast::flat_buffer& buffer, bool whole, boost::system::error_code& ec) {
-  while (buffer.size() > 0) {
-    buffer.consume(parser.put(buffer.data(), ec));
-    if (ec == beast_http::error::need_more) {
-      ec = {};
-      return false;
-    }
-    if (ec || (whole ? parser.is_done() : parser.is_header_done())) return true;
-  }
-  return whole ? parser.is_done() : parser.is_header_done();
-}
-
-// Reads until parse_buffered is satisfied. The end of the stream inside a message is the parser's to judge
-// (put_eof); before its first byte it is end_of_stream.
-template <class Stream, class Parser>
-asio::awaitable<void> read_more(Stream& stream, beast::flat_buffer& buffer, Parser& parser, bool whole,
-                                boost::system::error_code& ec) {
-  constexpr std::size_t read_bytes = 4096;
-  while (!parse_buffered(parser, buffer, whole, ec)) {
-    const auto n = co_await stream.async_read_some(buffer.prepare(read_bytes),
-                                                   asio::redirect_error(asio::use_awaitable, ec));
-    buffer.commit(n);
-    if (ec == asio::error::eof) {
-      if (!parser.got_some()) {
-        ec = beast_http::error::end_of_stream;
-      } else {
-        ec = {};
-        parser.put_eof(ec);
-      }
-      co_return;
-    }
-    if (ec) co_return;
-  }
-}
-
 // The status line and fields of `res` as bytes, into `out` (cleared first; its capacity is reused), with
 // Server and Content-Length added unless the response set them. `content_length` is the body's size (for
 // HEAD, the GET's).
@@ -231,22 +193,12 @@ inline void render_head(const Response& res, std::size_t content_length, std::st
   out += "\r\n";
 }
 
-// Writes head and body, in one system call when the socket takes them at once (a TimedSocket is tried
-// without waiting first, which saves the event loop a turn), else as the socket drains.
+// Writes head and body, in one system call when the socket takes them at once (see http/message_io).
 template <class Stream>
 asio::awaitable<void> write_answer(Stream& stream, std::string_view head, std::string_view body,
                                    const ServerOptions& o, boost::system::error_code& ec) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
-  std::size_t written = 0;
-  if constexpr (requires { stream.write_now(buffers, ec); }) {
-    written = stream.write_now(buffers, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-    if (ec || written == head.size() + body.size()) co_return;
-  }
-  beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
-  rest.consume(written);
   arm(stream, o.write_timeout);
-  co_await asio::async_write(stream, rest, asio::redirect_error(asio::use_awaitable, ec));
+  co_await write_all(stream, std::array<asio::const_buffer, 2>{asio::buffer(head), asio::buffer(body)}, ec);
 }
 
 }  // namespace detail
@@ -281,8 +233,8 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     }
     if (!first) detail::arm(stream, o.header_timeout);
     first = false;
-    if (!detail::parse_buffered(parser, buffer, false, ec)) {
-      co_await detail::read_more(stream, buffer, parser, false, ec);
+    if (!parse_buffered(parser, buffer, false, ec)) {
+      co_await read_more(stream, buffer, parser, false, ec);
     }
     if (!ec) {
       if (auto refused = detail::refuse_head(o, parser.get())) {
@@ -300,7 +252,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
                                    asio::redirect_error(asio::use_awaitable, ec));
       }
       detail::arm(stream, o.read_timeout);
-      if (!ec) co_await detail::read_more(stream, buffer, parser, true, ec);
+      if (!ec) co_await read_more(stream, buffer, parser, true, ec);
     }
     if (ec) {
       if (auto res = detail::read_failure(o, ec)) {

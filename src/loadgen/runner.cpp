@@ -1,5 +1,7 @@
 #include "loadgen/runner.hpp"
 #include "core/text.hpp"
+#include "http/message_io.hpp"
+#include "http/timed_socket.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
@@ -13,9 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/url/parse.hpp>
 
 #include <charconv>
@@ -141,6 +141,8 @@ struct Worker {
   Slot& slot;
   asio::io_context& ctx;
   asio::ip::tcp::resolver::results_type endpoints;
+  // The connections' sockets, for supervise()'s deadline sweep (null once a connection has ended).
+  std::vector<http::TimedSocket*> sockets;
   Histogram interval, total;
   Tally interval_tally, total_tally;
 
@@ -189,13 +191,26 @@ asio::awaitable<void> connection(Worker& w, int index, std::uint64_t seed) {
   if (o.workload) mix.emplace(*o.workload, o.key_space, seed);
   Request request{false, "GET", o.path, {}};
   std::string bytes;
+  if (!mix) build_request(bytes, request, o);  // one target: the same bytes every time
   beast::flat_buffer buffer;
-  // Beast reads as much as the buffer can hold: without room, a 14 KB answer arrives in ~40 reads of 512
-  // bytes.
+  // Room for a whole answer per read: without it, a 14 KB answer arrives in many small reads.
   buffer.reserve(64 * 1024);
-  beast::tcp_stream stream(w.ctx);
+  // A deadline per request (connect, write and read), enforced by supervise()'s sweep: no timer per
+  // operation.
+  http::TimedSocket stream(asio::ip::tcp::socket(w.ctx));
+  const auto slot = w.sockets.size();
+  w.sockets.push_back(&stream);
   bool connected = false;
   asio::steady_timer pause(w.ctx);
+  const auto timed_out = [&](const boost::system::error_code& ec) {
+    return ec == asio::error::operation_aborted && stream.expired(Clock::now());
+  };
+  const auto disconnect = [&] {
+    boost::system::error_code ignored;
+    stream.socket().close(ignored);
+    buffer.clear();
+    connected = false;
+  };
 
   while (!w.shared.stopped.load(std::memory_order_relaxed) && Clock::now() < w.shared.end) {
     boost::system::error_code ec;
@@ -208,36 +223,40 @@ asio::awaitable<void> connection(Worker& w, int index, std::uint64_t seed) {
     }
     if (!connected) {
       stream.expires_after(o.request_timeout);
-      co_await stream.async_connect(w.endpoints, asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_connect(stream.socket(), w.endpoints,
+                                   asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         w.count(open_loop ? due : Clock::now(), [](Tally& t) { ++t.errors.connect; });
-        stream.close();
+        disconnect();
         pause.expires_after(100ms);
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (open_loop) due += period;
         continue;
       }
       stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+      stream.socket().non_blocking(true, ec);
       connected = true;
     }
-    if (mix) mix->next(request);
-    build_request(bytes, request, o);
+    if (mix) {
+      mix->next(request);
+      build_request(bytes, request, o);
+    }
     const auto sent = Clock::now();
     const auto reference = open_loop ? due : sent;
     stream.expires_after(o.request_timeout);
-    co_await asio::async_write(stream, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::write_all(stream, asio::buffer(bytes), ec);
     ResponseScanner response;
-    if (!ec)
-      co_await bhttp::async_read(stream, buffer, response, asio::redirect_error(asio::use_awaitable, ec));
+    response.eager(true);
+    if (!ec && !http::parse_buffered(response, buffer, true, ec)) {
+      co_await http::read_more(stream, buffer, response, true, ec);
+    }
     const auto answered = Clock::now();
     if (open_loop) due += period;
     if (ec) {
       if (Clock::now() >= w.shared.end) break;  // cut off by the end of the run, not a failure
-      const bool timed_out = ec == beast::error::timeout;
-      w.count(reference, [&](Tally& t) { ++(timed_out ? t.errors.timeout : t.errors.io); });
-      stream.close();
-      buffer.clear();
-      connected = false;
+      const bool late = timed_out(ec);
+      w.count(reference, [&](Tally& t) { ++(late ? t.errors.timeout : t.errors.io); });
+      disconnect();
       continue;
     }
     if (w.measuring(reference)) {
@@ -257,15 +276,14 @@ asio::awaitable<void> connection(Worker& w, int index, std::uint64_t seed) {
       if (response.outcome == ResponseScanner::Outcome::miss) ++t.misses;
       t.collapsed += response.collapsed;
     });
-    if (!response.keep_alive()) {
-      stream.close();
-      connected = false;
-    }
+    if (!response.keep_alive()) disconnect();
   }
-  stream.close();
+  disconnect();
+  w.sockets[slot] = nullptr;
 }
 
-// Publishes the worker's figures every 100 ms and stops its event loop at the end of the run.
+// Publishes the worker's figures every 100 ms, cancels the pending operation of each connection whose
+// request is past its deadline, and stops the worker's event loop at the end of the run.
 asio::awaitable<void> supervise(Worker& w) {
   asio::steady_timer tick(w.ctx);
   while (!w.shared.stopped.load(std::memory_order_relaxed) && Clock::now() < w.shared.end) {
@@ -273,6 +291,10 @@ asio::awaitable<void> supervise(Worker& w) {
     boost::system::error_code ec;
     co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     w.publish();
+    const auto now = Clock::now();
+    for (auto* socket : w.sockets) {
+      if (socket && socket->expired(now)) socket->cancel();
+    }
   }
   w.ctx.stop();
 }
@@ -281,7 +303,7 @@ void run_worker(std::shared_ptr<LoadRun::Shared> shared, int index) {
   auto& slot = *shared->slots[index];
   const auto& o = shared->options;
   asio::io_context ctx(1);
-  Worker w{*shared, slot, ctx, {}, {}, {}, {}, {}};
+  Worker w{*shared, slot, ctx, {}, {}, {}, {}, {}, {}};
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(ctx);
   w.endpoints = resolver.resolve(o.target.host, std::to_string(o.target.port), ec);

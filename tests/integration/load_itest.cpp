@@ -141,5 +141,31 @@ TEST_F(LoadTest, AnOpenLoopShowsARedisStallThatAClosedLoopHides) {
   EXPECT_LT(ms(closed, "p99"), ms(open, "p99") / 4) << boost::json::serialize(closed.at("latency_ms"));
 }
 
+// The server stops answering for 1.2 s (SIGSTOP) in a run whose requests may take 300 ms: each connection's
+// request is cut at its deadline and counted as a timeout (not an I/O error), the connection is replaced, and
+// the run still ends on time and serves again once the server is back.
+TEST_F(LoadTest, ARequestPastItsDeadlineIsATimeoutAndTheRunGoesOn) {
+  ServerProcess server;
+  const int pid = server.pid();
+  std::thread stall([pid] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    kill(pid, SIGSTOP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    kill(pid, SIGCONT);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run_cachelab({"load", "--url", url(server), "--target", "/health", "--duration", "3s",
+                         "--connections", "4", "--timeout", "300ms", "--max-error-rate", "1", "--json",
+                         "/tmp/cachelab-load-timeout.json"});
+  stall.join();
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));
+  const auto j = report("/tmp/cachelab-load-timeout.json");
+  const auto& errors = j.at("errors").as_object();
+  EXPECT_GE(errors.at("timeout").as_int64(), 4) << boost::json::serialize(errors);
+  EXPECT_EQ(errors.at("io").as_int64(), 0) << boost::json::serialize(errors);
+  EXPECT_GT(j.at("requests").as_int64(), 100) << "served before and after the stall";
+}
+
 }  // namespace
 }  // namespace cachelab::test
