@@ -57,6 +57,7 @@ void write_app_counters(JsonWriter& w, const service::CounterSnapshot& a) {
         .begin_object()
         .field("samples", n.lag_samples)
         .field("lost", n.lag_lost)
+        .field("deaf_periods", n.deaf_periods)
         .key("last_ms")
         .number(n.lag_last_ms, 3)
         .key("p50_ms")

@@ -341,6 +341,7 @@ int run_serve(const config::ServeConfig& c) {
           const auto lag = listener->lag();
           n.lag_samples = lag.samples;
           n.lag_lost = lag.lost;
+          n.deaf_periods = lag.deaf_periods;
           n.lag_last_ms = lag.last_ms;
           n.lag_p50_ms = lag.p50_ms;
           n.lag_max_ms = lag.max_ms;

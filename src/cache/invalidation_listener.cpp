@@ -37,12 +37,14 @@ InvalidationListener::InvalidationListener(boost::asio::any_io_executor ex, Redi
     if (!sub || (*sub)[0].type != RedisReply::Type::array) co_return false;
     client_id_.store((*id)[0].integer, std::memory_order_relaxed);
     epoch_.store(++next_epoch_, std::memory_order_release);
+    watch_.reset();
     log_->set_blind(false);
     spdlog::info("event=near_cache_listening client_id={}", (*id)[0].integer);
     co_return true;
   };
   o.on_disconnect = [this] {
     epoch_.store(0, std::memory_order_release);
+    watch_.reset();
     log_->set_blind(true);
   };
   RedisConnection::Options p;
@@ -73,7 +75,8 @@ void InvalidationListener::stop() {
 
 // Once a second: (re)turn on the probe connection's tracking of its key towards the current subscription
 // when either changed, then write the key; on_message takes the time when the invalidation arrives. A probe
-// still unanswered at the next tick is counted lost.
+// still unanswered at the next tick is counted lost, and ProbeWatch::deaf_after of them in a row make the
+// log blind until a probe is heard again.
 asio::awaitable<void> InvalidationListener::probe_loop() {
   std::uint64_t tracked_epoch = 0, tracked_session = 0;
   while (!stopped_) {
@@ -83,8 +86,17 @@ asio::awaitable<void> InvalidationListener::probe_loop() {
     if (stopped_) break;
     if (probe_sent_) {
       probe_sent_.reset();
-      std::lock_guard lock(lag_mu_);
-      ++lag_lost_;
+      const bool went_deaf =
+          watch_.unheard() == ProbeWatch::Change::went_deaf && epoch_.load(std::memory_order_acquire) != 0;
+      {
+        std::lock_guard lock(lag_mu_);
+        ++lag_lost_;
+        deaf_periods_ += went_deaf;
+      }
+      if (went_deaf) {
+        log_->set_blind(true);
+        spdlog::warn("event=near_cache_deaf unheard_probes={} action=blind", watch_.unheard_in_a_row());
+      }
     }
     const auto to = redirect();
     if (to.epoch == 0) continue;
@@ -123,7 +135,7 @@ void InvalidationListener::record_lag(std::chrono::steady_clock::duration d) {
 
 InvalidationListener::Lag InvalidationListener::lag() const {
   std::lock_guard lock(lag_mu_);
-  Lag l{lag_samples_, lag_lost_, lag_last_ms_, 0, 0};
+  Lag l{lag_samples_, lag_lost_, deaf_periods_, lag_last_ms_, 0, 0};
   if (lag_ms_.empty()) return l;
   auto sorted = lag_ms_;
   std::sort(sorted.begin(), sorted.end());
@@ -152,6 +164,10 @@ void InvalidationListener::on_message(RedisReply r) {
     if (k.str == probe_key_) {
       if (probe_sent_) record_lag(std::chrono::steady_clock::now() - *probe_sent_);
       probe_sent_.reset();
+      if (watch_.heard() == ProbeWatch::Change::hears_again && epoch_.load(std::memory_order_acquire) != 0) {
+        log_->set_blind(false);
+        spdlog::info("event=near_cache_hears_again");
+      }
       continue;
     }
     ++named;

@@ -6,7 +6,10 @@
 // (re)subscription gets a new epoch so that data connections turn tracking on again with the new id.
 // It also measures the invalidation lag: once a second a probe connection, tracking its own probe key in
 // BCAST mode with the same redirect, writes that key, and the time until the listener hears of it is
-// recorded (the probe key lies outside cachelab's key space, so nothing else sees it).
+// recorded (the probe key lies outside cachelab's key space, so nothing else sees it). The probe is also the
+// listener's proof of hearing: when `ProbeWatch::deaf_after` probes in a row were written but never heard
+// (a subscription that looks alive but delivers nothing, or delivers seconds late), the log goes blind as if
+// the connection had dropped, and sight comes back with the next probe heard.
 #pragma once
 
 #include "cache/near_cache.hpp"
@@ -26,6 +29,38 @@
 #include <vector>
 
 namespace cachelab::cache {
+
+// Whether the listener still hears Redis, judged from the probes: written but unheard `deaf_after` times in a
+// row is deaf; one heard is hearing again. Pure bookkeeping, so the rule is tested without a network.
+class ProbeWatch {
+ public:
+  static constexpr int deaf_after = 2;
+  enum class Change { none, went_deaf, hears_again };
+  // A probe written a tick ago was not heard by the next tick.
+  Change unheard() {
+    if (++unheard_ < deaf_after || deaf_) return Change::none;
+    deaf_ = true;
+    return Change::went_deaf;
+  }
+  // The probe's invalidation arrived.
+  Change heard() {
+    unheard_ = 0;
+    if (!deaf_) return Change::none;
+    deaf_ = false;
+    return Change::hears_again;
+  }
+  // A new subscription (or none): nothing is known about it yet.
+  void reset() {
+    unheard_ = 0;
+    deaf_ = false;
+  }
+  bool deaf() const { return deaf_; }
+  int unheard_in_a_row() const { return unheard_; }
+
+ private:
+  int unheard_ = 0;
+  bool deaf_ = false;
+};
 
 class InvalidationListener : public std::enable_shared_from_this<InvalidationListener> {
  public:
@@ -49,9 +84,10 @@ class InvalidationListener : public std::enable_shared_from_this<InvalidationLis
   std::uint64_t keys() const { return keys_.load(std::memory_order_relaxed); }
 
   // The invalidation lag, from the probe's write being sent to its invalidation being received, over the
-  // last `lag_window` probes; `lost`: probes written whose invalidation had not come a second later.
+  // last `lag_window` probes; `lost`: probes written whose invalidation had not come a second later;
+  // `deaf_periods`: times the listener was judged deaf (ProbeWatch) and the near caches went blind for it.
   struct Lag {
-    std::int64_t samples = 0, lost = 0;
+    std::int64_t samples = 0, lost = 0, deaf_periods = 0;
     double last_ms = 0, p50_ms = 0, max_ms = 0;
   };
   Lag lag() const;
@@ -73,11 +109,12 @@ class InvalidationListener : public std::enable_shared_from_this<InvalidationLis
   std::shared_ptr<RedisConnection> probe_;
   std::string probe_key_;
   std::optional<std::chrono::steady_clock::time_point> probe_sent_;
+  ProbeWatch watch_;
   bool stopped_ = false;
   boost::asio::steady_timer probe_timer_;
   mutable std::mutex lag_mu_;
   std::vector<double> lag_ms_;  // a ring of the last lag_window samples
-  std::int64_t lag_samples_ = 0, lag_lost_ = 0;
+  std::int64_t lag_samples_ = 0, lag_lost_ = 0, deaf_periods_ = 0;
   double lag_last_ms_ = 0;
 };
 

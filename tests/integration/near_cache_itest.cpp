@@ -66,6 +66,7 @@ TEST_F(NearCacheTest, ARepeatedReadIsServedFromMemoryWithTheTierSaid) {
   EXPECT_GT(lag.at("p50_ms").to_number<double>(), 0.0);
   EXPECT_LT(lag.at("max_ms").to_number<double>(), 500.0);
   EXPECT_EQ(lag.at("lost").as_int64(), 0);
+  EXPECT_EQ(lag.at("deaf_periods").as_int64(), 0) << "every probe heard: never deaf";
   // Off, as before: never "memory".
   ServerProcess off({"--l1-max-bytes", "0"});
   for (int i = 0; i < 6; ++i) EXPECT_NE(source_of(http(off.port(), "GET", "/products/7")), "memory");
