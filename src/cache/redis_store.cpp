@@ -30,14 +30,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
+// A GET of the generation key: its value, or "0" before the first write.
+std::string generation_of(const RedisReply& r) {
+  return r.type == RedisReply::Type::string ? r.str : "0";
+}
+
 class RedisStore final : public Store {
  public:
   RedisStore(std::shared_ptr<RedisConnection> c, std::shared_ptr<const InvalidationListener> tracking)
       : conn_(std::move(c)), tracking_(std::move(tracking)) {}
 
-  // GET generation, GET key, PTTL key in one pipeline. A derived key's name uses the generation this
-  // connection saw last; if the generation has moved on (a write happened), a second round trip reads the key
-  // under the new generation. See Store::lookup for why reading them non-atomically is safe.
+  // GET generation (derived keys only), GET key, PTTL key in one pipeline. A derived key's name uses the
+  // generation this connection saw last; if the generation has moved on (a write happened), a second round
+  // trip reads the key under the new generation. A plain key's miss reads the generation in a second round
+  // trip, before the caller loads anything. See Store::lookup for why reading them non-atomically is safe.
   boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) override {
     const auto gen_key = keys::generation();
     const auto at = key.find(keys::generation_placeholder);
@@ -56,7 +62,8 @@ class RedisStore final : public Store {
     const std::string client_id = std::to_string(redirect.client_id);
     std::vector<RedisCommand> cmds;
     if (track) cmds.push_back({"CLIENT", "TRACKING", "on", "REDIRECT", client_id, "NOLOOP"});
-    cmds.push_back({"GET", gen_key});
+    const bool derived = at != std::string_view::npos;
+    if (derived) cmds.push_back({"GET", gen_key});
     cmds.push_back({"GET", out.key});
     cmds.push_back({"PTTL", out.key});
     auto r = co_await conn_->exec(cmds);
@@ -70,9 +77,13 @@ class RedisStore final : public Store {
     // Tracked when tracking was on for the connection these replies came over, under a live subscription.
     out.tracked = redirect.epoch != 0 && tracked_session_ == session && conn_->session() == session &&
                   tracked_epoch_ == redirect.epoch;
-    out.generation = (*r)[0].type == RedisReply::Type::string ? (*r)[0].str : "0";
-    std::size_t value_at = 1;
-    if (at != std::string_view::npos && out.generation != known_generation_) {
+    std::size_t value_at = 0;
+    out.generation.clear();
+    if (derived) {
+      out.generation = generation_of((*r)[0]);
+      value_at = 1;
+    }
+    if (derived && out.generation != known_generation_) {
       known_generation_ = out.generation;
       out.key = resolve(known_generation_);
       const RedisCommand again[] = {{"GET", out.key}, {"PTTL", out.key}};
@@ -89,7 +100,20 @@ class RedisStore final : public Store {
     } else if (value.type != RedisReply::Type::nil) {
       co_return unexpected_reply(value);
     }
+    if (!derived && !out.value) {
+      auto g = co_await current_generation();
+      if (!g) co_return g.error();
+      out.generation = std::move(*g);
+    }
     co_return out;
+  }
+
+  boost::asio::awaitable<Result<std::string>> current_generation() override {
+    const auto gen_key = keys::generation();
+    const RedisCommand cmd[] = {{"GET", gen_key}};
+    auto r = co_await conn_->exec(cmd);
+    if (!r) co_return r.error();
+    co_return generation_of((*r)[0]);
   }
 
   boost::asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,

@@ -38,12 +38,17 @@ struct Lookup {
 class Store {
  public:
   virtual ~Store() = default;
-  // The generation, the resolved key, the value and its remaining TTL, in one pipelined round trip (GET
-  // generation, GET key, PTTL key); a "{gen}" in `key` is replaced by the generation (see keys.hpp). When the
-  // generation has moved since this connection last saw it, a second round trip reads the key under the new
-  // one. Not atomic, and it need not be: a write landing between the reads is concurrent with this lookup,
-  // and the store that may follow is guarded by the generation read here.
+  // The resolved key, the value and its remaining TTL, and the generation when a store may follow. A derived
+  // key ("{gen}" in `key`, replaced by the generation, see keys.hpp) is read in one pipelined round trip (GET
+  // generation, GET key, PTTL key); when the generation has moved since this connection last saw it, a second
+  // round trip reads the key under the new one. A plain key (a product) is read with GET key, PTTL key alone;
+  // only on a miss is the generation read, in a second round trip, before anything is loaded. So a hit on a
+  // plain key leaves `generation` empty (current_generation() reads it when it is needed after all). Not
+  // atomic, and it need not be: a write landing between the reads is concurrent with this lookup, and the
+  // store that may follow is guarded by a generation read before the database was.
   virtual boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) = 0;
+  // The catalog generation now (GET generation).
+  virtual boost::asio::awaitable<Result<std::string>> current_generation() = 0;
   // SET key value PX ttl — only if the generation is still `generation` (one Lua script, atomic). A write
   // committed since our lookup bumped it, and the value we loaded may predate that write: then nothing is
   // stored (returns false).

@@ -82,7 +82,8 @@ std::string CacheAside::next_lease_token() {
 
 // Cache-aside, step by step:
 //   1. Bypass: PostgreSQL only; Redis is neither read nor written.
-//   2. Look the key up: the catalog generation, the value and its TTL, in one pipelined round trip.
+//   2. Look the key up: the value and its TTL in one pipelined round trip, and the catalog generation where a
+//      store may follow (Store::lookup: with the value for a derived key, after the miss for a product's).
 //   3. Redis failed: count it as a miss, mark the answer "cache unavailable" and read PostgreSQL; nothing is
 //      stored and no lease is taken, so a dead Redis costs a request nothing more.
 //   4. Hit: serve the stored bytes as they are (a stored "null" is a cached "not found"); see serve_hit().
@@ -309,6 +310,11 @@ asio::awaitable<void> CacheAside::refresh(std::string key, std::string generatio
   const std::string token = next_lease_token();
   auto leased = co_await store_->acquire_lease(lease_key, token, policy_.lease_ttl);
   if (leased && *leased) {
+    // A hit on a plain key carries no generation (Store::lookup): read it now, before loading.
+    if (generation.empty()) {
+      auto g = co_await store_->current_generation();
+      if (g) generation = std::move(*g);
+    }
     cache::Lookup seen{generation, key, std::nullopt};
     auto r = co_await load_and_store(seen, life, load, NotFound::answer);
     if (!r)

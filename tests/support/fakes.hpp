@@ -37,13 +37,19 @@ class FakeStore : public cache::Store {
     if (auto at = k.find("{gen}"); at != std::string::npos) k.replace(at, 5, std::to_string(generation));
     return k;
   }
+  // As RedisStore: a hit on a plain key (no "{gen}") carries no generation.
   asio::awaitable<Result<cache::Lookup>> lookup(std::string_view key) override {
     if (down) co_return unavailable();
     cache::Lookup out{std::to_string(generation), resolve(key), std::nullopt};
     if (auto it = data.find(out.key); it != data.end()) {
       out.value = cache::CachedValue{it->second.first, it->second.second};
+      if (key.find("{gen}") == std::string_view::npos) out.generation.clear();
     }
     co_return out;
+  }
+  asio::awaitable<Result<std::string>> current_generation() override {
+    if (down) co_return unavailable();
+    co_return std::to_string(generation);
   }
   asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,
                                       std::chrono::milliseconds ttl, std::string_view gen) override {

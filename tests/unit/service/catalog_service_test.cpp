@@ -258,5 +258,33 @@ TEST_F(CacheAsidePolicy, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackgr
   EXPECT_EQ(*fresh->ttl_ms, 1000);  // reported against the soft TTL
 }
 
+// A product's hit carries no generation (Store::lookup reads it only on a miss), so its
+// stale-while-revalidate refresh reads the generation before loading: it stores the fresh value, and a write
+// that bumps the generation while the refresh loads still gets the refreshed value refused.
+TEST_F(CacheAsidePolicy, AProductsRefreshReadsTheGenerationBeforeItLoads) {
+  Policy p = no_jitter();
+  p.product_ttl = std::chrono::milliseconds(1000);
+  p.swr = std::chrono::milliseconds(5000);
+  p.swr_endpoints = {"product"};
+  CatalogService swr{ctx.get_executor(), store, db, counters, p};
+  const std::string key = "cachelab:v1:product:7";
+  ASSERT_TRUE(run(swr.product(7, CacheMode::use)));
+  ASSERT_EQ(store->data.at(key).second, 6000);
+  store->data.at(key).second = 3000;  // inside the stale window
+  auto stale = run(swr.product(7, CacheMode::use));
+  ASSERT_TRUE(stale);
+  EXPECT_TRUE(stale->stale);
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store->data.at(key).second, 6000) << "the refresh stored under the generation it read";
+
+  store->data.at(key).second = 3000;
+  store->before_store = [this] { ++store->generation; };  // a write commits while the refresh loads
+  ASSERT_TRUE(run(swr.product(7, CacheMode::use))->stale);
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store->data.at(key).second, 3000) << "the refresh's value may predate the write: not stored";
+}
+
 }  // namespace
 }  // namespace cachelab::service
