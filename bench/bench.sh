@@ -55,10 +55,10 @@ settle() {  # name: the medians of its rounds into RPS, P50, P99
 }
 # pgbench: the bypass path's query (db/statements' product_by_id, prepared) as 16 clients on 2 threads run it
 # straight against the same PostgreSQL; its per-transaction log gives the percentiles.
-run_pgbench() {  # name script seconds [database]
+run_pgbench() {  # name script seconds
   rm -f "$TMP"/pgb.log*
   pgbench -h 127.0.0.1 -p "${PG_PORT:-54320}" -U cachelab -n -M prepared -c 16 -j 2 -T "$3" -f "$2" \
-    --log --log-prefix="$TMP/pgb.log" "${4:-cachelab}" >"$TMP/pgbench.out" 2>&1 ||
+    --log --log-prefix="$TMP/pgb.log" cachelab >"$TMP/pgbench.out" 2>&1 ||
     { echo "warning: pgbench failed:" >&2; tail -3 "$TMP/pgbench.out" >&2; return 0; }
   local tps p50 p99
   tps=$(awk '/^tps = / { print $3 }' "$TMP/pgbench.out")

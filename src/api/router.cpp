@@ -30,38 +30,38 @@ void Router::add(http::verb method, std::string pattern, std::string summary, Ha
 
 namespace {
 
-// The request path's segments, still percent-encoded; at most `Max` (a longer path matches no route).
-template <std::size_t Max>
+constexpr std::size_t max_segments = 16;
+
+// The request path's segments, still percent-encoded; at most max_segments (a longer path matches no route).
 struct Segments {
-  std::array<boost::urls::pct_string_view, Max> at;
+  std::array<boost::urls::pct_string_view, max_segments> at;
   std::size_t size = 0;
   bool too_many = false;
 };
 
-// True when `route`'s pattern matches `segments`; then `params` holds its `{name}` values, decoded.
-template <std::size_t Max>
-bool match(const Route& route, const Segments<Max>& segments, std::vector<PathParam>& params) {
+bool is_param(std::string_view part) {
+  return part.size() > 2 && part.front() == '{' && part.back() == '}';
+}
+
+// True when `route`'s pattern matches `segments` (a literal part equal to its decoded segment, a `{name}`
+// part to any non-empty one).
+bool matches(const Route& route, const Segments& segments) {
   if (route.parts.size() != segments.size) return false;
   for (std::size_t i = 0; i < segments.size; ++i) {
     const std::string_view part = route.parts[i];
-    const auto segment = segments.at[i];
-    if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
-      if (segment.empty()) return false;
-    } else if (*segment != part) {
-      return false;
-    }
-  }
-  params.clear();
-  for (std::size_t i = 0; i < segments.size; ++i) {
-    const std::string_view part = route.parts[i];
-    if (part.size() > 2 && part.front() == '{') {
-      params.push_back(PathParam{part.substr(1, part.size() - 2), segments.at[i].decode()});
-    }
+    if (is_param(part) ? segments.at[i].empty() : *segments.at[i] != part) return false;
   }
   return true;
 }
 
-constexpr std::size_t max_segments = 16;
+// The `{name}` values of a route that matches, decoded.
+void fill_params(const Route& route, const Segments& segments, std::vector<PathParam>& params) {
+  params.clear();
+  for (std::size_t i = 0; i < segments.size; ++i) {
+    const std::string_view part = route.parts[i];
+    if (is_param(part)) params.push_back(PathParam{part.substr(1, part.size() - 2), segments.at[i].decode()});
+  }
+}
 
 }  // namespace
 
@@ -82,7 +82,7 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller
 
 const Route* Router::find(RequestContext& ctx, Response& refusal) const {
   const Request& request = ctx.request;
-  Segments<max_segments> segments;
+  Segments segments;
   for (auto s : ctx.url.encoded_segments()) {
     if (segments.size == max_segments) {
       segments.too_many = true;
@@ -98,12 +98,11 @@ const Route* Router::find(RequestContext& ctx, Response& refusal) const {
   std::string allow;
   if (!segments.too_many && segments.size <= max_parts_) {
     for (const auto& route : routes_) {
+      if (!matches(route, segments)) continue;
       if (route.method == method) {
-        if (match(route, segments, ctx.path_params)) return &route;
-        continue;
+        fill_params(route, segments, ctx.path_params);
+        return &route;
       }
-      std::vector<PathParam> ignored;
-      if (!match(route, segments, ignored)) continue;
       if (!allow.empty()) allow += ", ";
       allow += http::to_string(route.method);
       if (route.method == http::verb::get) allow += ", HEAD";

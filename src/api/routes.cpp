@@ -17,12 +17,11 @@ struct Endpoint {
 };
 
 constexpr Access open = Access::open;
+constexpr Access admin = Access::admin;
 
 boost::asio::awaitable<Response> answered(Response res) {
   co_return res;
 }
-
-constexpr Access admin = Access::admin;
 
 const std::array table = {
     Endpoint{{verb::get, "/api", open, "This list of endpoints (the dashboard is at /)"}, index},

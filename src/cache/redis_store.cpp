@@ -45,14 +45,14 @@ class RedisStore final : public Store {
   // trip reads the key under the new generation. A plain key's miss reads the generation in a second round
   // trip, before the caller loads anything. See Store::lookup for why reading them non-atomically is safe.
   boost::asio::awaitable<Result<Lookup>> lookup(std::string_view key) override {
-    const auto gen_key = keys::generation();
     const auto at = key.find(keys::generation_placeholder);
+    const bool derived = at != std::string_view::npos;
     auto resolve = [&](const std::string& gen) {
       std::string k(key);
-      if (at != std::string_view::npos) k.replace(at, keys::generation_placeholder.size(), gen);
+      if (derived) k.replace(at, keys::generation_placeholder.size(), gen);
       return k;
     };
-    Lookup out{known_generation_, resolve(known_generation_), std::nullopt};
+    Lookup out{{}, resolve(known_generation_), std::nullopt};  // the generation: filled in where it is read
     // Client-side caching: tracking goes first in the same pipeline when this connection (or the listener's
     // subscription) is new, so the reads after it are tracked.
     const auto redirect = tracking_ ? tracking_->redirect() : InvalidationListener::Redirect{};
@@ -62,7 +62,7 @@ class RedisStore final : public Store {
     const std::string client_id = std::to_string(redirect.client_id);
     std::vector<RedisCommand> cmds;
     if (track) cmds.push_back({"CLIENT", "TRACKING", "on", "REDIRECT", client_id, "NOLOOP"});
-    const bool derived = at != std::string_view::npos;
+    const auto gen_key = keys::generation();
     if (derived) cmds.push_back({"GET", gen_key});
     cmds.push_back({"GET", out.key});
     cmds.push_back({"PTTL", out.key});
@@ -78,7 +78,6 @@ class RedisStore final : public Store {
     out.tracked = redirect.epoch != 0 && tracked_session_ == session && conn_->session() == session &&
                   tracked_epoch_ == redirect.epoch;
     std::size_t value_at = 0;
-    out.generation.clear();
     if (derived) {
       out.generation = generation_of((*r)[0]);
       value_at = 1;

@@ -73,10 +73,7 @@ asio::awaitable<void> sweep(Worker& worker) {
   while (!worker.connections.empty()) {
     timer.expires_after(std::chrono::milliseconds(100));
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    const auto now = TimedSocket::clock::now();
-    for (auto* socket : worker.connections) {
-      if (socket->expired(now)) socket->cancel();
-    }
+    cancel_expired(worker.connections);
   }
   worker.sweeping = false;
 }

@@ -165,8 +165,9 @@ inline void to_origin_form(Request& req) {
 inline void render_head(const Response& res, std::size_t content_length, std::string& out) {
   out.clear();
   out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  const auto status = res.result_int();
   char number[24];
-  auto end = std::to_chars(number, number + sizeof number, res.result_int()).ptr;
+  auto end = std::to_chars(number, number + sizeof number, status).ptr;
   out.append(number, end);
   out += ' ';
   const std::string_view reason =
@@ -183,7 +184,6 @@ inline void render_head(const Response& res, std::size_t content_length, std::st
     out += "\r\n";
   }
   if (!server) out += "Server: cachelab\r\n";
-  const auto status = res.result_int();
   if (!length && !(status < 200 || status == 204 || status == 304)) {
     out += "Content-Length: ";
     end = std::to_chars(number, number + sizeof number, content_length).ptr;
@@ -208,8 +208,8 @@ template <class Stream>
 asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv env) {
   const auto& o = env.options;
   beast::flat_buffer buffer;
-  std::string
-      head;  // the answer's status line and fields, rendered here (its capacity kept between requests)
+  // The answer's status line and fields, rendered here (its capacity kept between requests).
+  std::string head;
   boost::system::error_code ec;
   constexpr std::size_t first_read_bytes = 4096;
   bool first = true;  // the connection's first request

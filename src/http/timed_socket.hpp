@@ -67,4 +67,14 @@ class TimedSocket {
   bool idle_ = false;
 };
 
+// The sweep: cancels the pending operation of every socket in `sockets` whose deadline has passed (null
+// entries, connections that have ended, are skipped). Run every 100 ms by its owner on the sockets' thread.
+template <class Sockets>
+void cancel_expired(const Sockets& sockets) {
+  const auto now = TimedSocket::clock::now();
+  for (TimedSocket* socket : sockets) {
+    if (socket && socket->expired(now)) socket->cancel();
+  }
+}
+
 }  // namespace cachelab::http

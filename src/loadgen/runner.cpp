@@ -291,10 +291,7 @@ asio::awaitable<void> supervise(Worker& w) {
     boost::system::error_code ec;
     co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     w.publish();
-    const auto now = Clock::now();
-    for (auto* socket : w.sockets) {
-      if (socket && socket->expired(now)) socket->cancel();
-    }
+    http::cancel_expired(w.sockets);
   }
   w.ctx.stop();
 }

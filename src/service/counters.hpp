@@ -24,8 +24,8 @@ struct NearSnapshot {
   std::int64_t invalidation_messages = 0, invalidated_keys = 0;  // received from Redis
   // From a write to its invalidation's arrival, measured by the listener's probe once a second.
   std::int64_t lag_samples = 0, lag_lost = 0;
-  std::int64_t deaf_periods =
-      0;  // times the listener stopped hearing its probes and the near caches went blind
+  // Times the listener stopped hearing its probes and the near caches went blind.
+  std::int64_t deaf_periods = 0;
   double lag_last_ms = 0, lag_p50_ms = 0, lag_max_ms = 0;  // p50 and max over the last 128 probes
 };
 

@@ -23,6 +23,13 @@ struct CacheAsidePolicy : ::testing::Test, test::Loop {
     p.ttl_jitter = 0;
     return p;
   }
+  // Stale-while-revalidate for `endpoint` with a 5 s stale window; the caller sets the endpoint's soft TTL.
+  static Policy stale_while_revalidate(std::string endpoint) {
+    Policy p = no_jitter();
+    p.swr = std::chrono::milliseconds(5000);
+    p.swr_endpoints = {std::move(endpoint)};
+    return p;
+  }
   CatalogService svc{ctx.get_executor(), store, db, counters, no_jitter()};
 };
 
@@ -232,10 +239,8 @@ TEST_F(CacheAsidePolicy, CreatingAProductClearsItsNegativeEntry) {
 }
 
 TEST_F(CacheAsidePolicy, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackground) {
-  Policy p = no_jitter();
+  Policy p = stale_while_revalidate("categories");
   p.categories_ttl = std::chrono::milliseconds(1000);
-  p.swr = std::chrono::milliseconds(5000);
-  p.swr_endpoints = {"categories"};
   CatalogService swr{ctx.get_executor(), store, db, counters, p};
   ASSERT_TRUE(run(swr.categories(CacheMode::use)));
   auto& entry = store->data.at("cachelab:v1:g0:categories");
@@ -262,10 +267,8 @@ TEST_F(CacheAsidePolicy, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackgr
 // stale-while-revalidate refresh reads the generation before loading: it stores the fresh value, and a write
 // that bumps the generation while the refresh loads still gets the refreshed value refused.
 TEST_F(CacheAsidePolicy, AProductsRefreshReadsTheGenerationBeforeItLoads) {
-  Policy p = no_jitter();
+  Policy p = stale_while_revalidate("product");
   p.product_ttl = std::chrono::milliseconds(1000);
-  p.swr = std::chrono::milliseconds(5000);
-  p.swr_endpoints = {"product"};
   CatalogService swr{ctx.get_executor(), store, db, counters, p};
   const std::string key = "cachelab:v1:product:7";
   ASSERT_TRUE(run(swr.product(7, CacheMode::use)));
