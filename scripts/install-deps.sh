@@ -17,6 +17,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # deployment-file checks in make test (yamllint; node + npm run the schema validators, see below)
   yamllint
+  # /metrics checks in make test: promtool (check metrics) and a real Prometheus server that scrapes cachelab
+  prometheus
   # the dashboard's browser tests: Debian's Chromium, driven by playwright-core (npm) at /usr/bin/chromium
   chromium
 )

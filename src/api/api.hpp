@@ -4,6 +4,7 @@
 #pragma once
 
 #include "api/cors.hpp"
+#include "api/request_metrics.hpp"
 #include "api/router.hpp"
 
 #include <atomic>
@@ -28,6 +29,10 @@ struct ApiOptions {
   std::shared_ptr<const std::atomic<bool>> draining;
   CorsPolicy cors;      // which other origins' pages may read answers (and write, with the other checks)
   int db_delay_ms = 0;  // the simulated database latency, shown by /api/stats so nobody mistakes it for cost
+  // What GET /metrics writes out (with Redis's own figures), and where every request is counted by route;
+  // null: GET /metrics answers 404 and nothing is counted.
+  std::shared_ptr<const metrics::Registry> metrics;
+  std::shared_ptr<RequestMetrics> request_metrics;
 };
 
 // The services one I/O thread's handlers call (the lab is one for the whole process; it locks inside).

@@ -52,9 +52,10 @@ boost::asio::awaitable<Response> lab_start_experiment(const Api&, RequestContext
 boost::asio::awaitable<Response> lab_stop(const Api&, RequestContext&);
 boost::asio::awaitable<Response> lab_events(const Api&, RequestContext&);
 
-// api/health.cpp — liveness, readiness and the endpoint list.
+// api/health.cpp — liveness, readiness, the endpoint list and the Prometheus metrics.
 boost::asio::awaitable<Response> health(const Api&, RequestContext&);
 boost::asio::awaitable<Response> ready(const Api&, RequestContext&);
 boost::asio::awaitable<Response> index(const Api&, RequestContext&);
+boost::asio::awaitable<Response> metrics(const Api&, RequestContext&);
 
 }  // namespace cachelab::api

@@ -1,7 +1,8 @@
-// Liveness (/health, touches no backend), readiness (/ready: PostgreSQL answering and not draining), and the
-// endpoint list (/api, from the endpoint table).
+// Liveness (/health, touches no backend), readiness (/ready: PostgreSQL answering and not draining), the
+// endpoint list (/api, from the endpoint table), and the Prometheus metrics (/metrics).
 #include "api/handlers.hpp"
 #include "core/json_writer.hpp"
+#include "core/metrics.hpp"
 #include "service/admin_service.hpp"
 
 namespace cachelab::api {
@@ -50,6 +51,43 @@ awaitable<Response> index(const Api&, RequestContext&) {
   }
   w.end_array().end_object();
   co_return json_response(http::status::ok, std::move(body));
+}
+
+// Everything the process recorded (core/metrics), then Redis's own figures from one INFO: they are Redis's,
+// not this process's, so they are read at scrape time rather than kept.
+awaitable<Response> metrics(const Api& api, RequestContext&) {
+  if (!api.options.metrics) co_return error_response(http::status::not_found, "not_found", "metrics are off");
+  const auto stats = co_await api.services.admin->cache_stats(false);
+  std::string body = api.options.metrics->expose();
+  metrics::Writer w(body);
+  w.family("cachelab_redis_up", "1 when Redis answered this scrape's INFO, else 0.", "gauge");
+  w.sample("cachelab_redis_up", stats.redis ? 1 : 0);
+  if (const auto& r = stats.redis) {
+    const auto put = [&](std::string_view name, std::string_view help, std::string_view type, double v) {
+      w.family(name, help, type);
+      w.sample(name, v);
+    };
+    put("cachelab_redis_used_memory_bytes", "Redis's used_memory.", "gauge",
+        static_cast<double>(r->used_memory));
+    put("cachelab_redis_maxmemory_bytes", "Redis's maxmemory (0: no limit).", "gauge",
+        static_cast<double>(r->maxmemory));
+    put("cachelab_redis_evicted_keys_total", "Keys Redis evicted for maxmemory (since Redis started).",
+        "counter", static_cast<double>(r->evicted_keys));
+    put("cachelab_redis_expired_keys_total", "Keys Redis expired (since Redis started).", "counter",
+        static_cast<double>(r->expired_keys));
+    put("cachelab_redis_keyspace_hits_total", "Redis's keyspace hits, every client's (since Redis started).",
+        "counter", static_cast<double>(r->keyspace_hits));
+    put("cachelab_redis_keyspace_misses_total",
+        "Redis's keyspace misses, every client's (since Redis started).", "counter",
+        static_cast<double>(r->keyspace_misses));
+    put("cachelab_redis_connected_clients", "Clients connected to Redis, every process's.", "gauge",
+        static_cast<double>(r->connected_clients));
+  }
+  Response res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  co_return res;
 }
 
 }  // namespace cachelab::api

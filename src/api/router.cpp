@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 
 namespace cachelab::api {
 
@@ -67,16 +68,25 @@ void fill_params(const Route& route, const Segments& segments, std::vector<PathP
 
 boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller caller,
                                                   BodyStream* stream) const {
+  const auto started = metrics_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   auto target = boost::urls::parse_origin_form(request.target());
   Response res;
+  std::size_t index = routes_.size();  // none
   if (!target) {
     res =
         error_response(http::status::bad_request, "invalid_target", "the request target is not a valid URL");
   } else {
     RequestContext ctx{request, caller, *target, {}, stream};
-    if (const Route* route = find(ctx, res)) res = co_await route->handler(ctx);
+    if (const Route* route = find(ctx, res)) {
+      index = static_cast<std::size_t>(route - routes_.data());
+      res = co_await route->handler(ctx);
+    }
   }
   cors_.decorate(res, request[http::field::origin]);
+  if (metrics_) {
+    metrics_->record(index < routes_.size() ? index : metrics_->unmatched(), request.method(),
+                     res.result_int(), std::chrono::steady_clock::now() - started);
+  }
   co_return res;
 }
 

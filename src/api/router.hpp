@@ -2,18 +2,21 @@
 // Owns routing only: telling 404 (no such path) from 405 (path exists, method does not, with Allow), HEAD as
 // GET for every GET route, and
 // a malformed target from both (400); answering OPTIONS for every path from the table (204 with Allow, and
-// the CORS preflight when the origin may ask); adding the CORS headers to every answer (api/cors).
+// the CORS preflight when the origin may ask); adding the CORS headers to every answer (api/cors); counting
+// and timing every answer by route (api/request_metrics).
 // Never parses parameters or talks to the service.
 // `{name}` in a pattern matches one non-empty path segment and is handed to the handler by name.
 #pragma once
 
 #include "api/cors.hpp"
 #include "api/errors.hpp"
+#include "api/request_metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +70,8 @@ class Router {
                                             BodyStream* stream = nullptr) const;
   const std::vector<Route>& routes() const { return routes_; }
   void set_cors(CorsPolicy cors) { cors_ = std::move(cors); }
+  // Where every dispatched request is counted and timed, by the index of its route in routes() (null: not).
+  void set_metrics(std::shared_ptr<RequestMetrics> metrics) { metrics_ = std::move(metrics); }
   const CorsPolicy& cors() const { return cors_; }
 
  private:
@@ -76,6 +81,7 @@ class Router {
   std::vector<Route> routes_;
   std::size_t max_parts_ = 0;
   CorsPolicy cors_;
+  std::shared_ptr<RequestMetrics> metrics_;
 };
 
 }  // namespace cachelab::api

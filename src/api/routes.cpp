@@ -26,6 +26,9 @@ boost::asio::awaitable<Response> answered(Response res) {
 const std::array table = {
     Endpoint{{verb::get, "/api", open, "This list of endpoints (the dashboard is at /)"}, index},
     Endpoint{{verb::get, "/health", open, "Liveness: answers without touching any backend"}, health},
+    Endpoint{{verb::get, "/metrics", open,
+              "Prometheus metrics (text format 0.0.4): requests, cache outcomes, pools, Redis, the process"},
+             metrics},
     Endpoint{
         {verb::get, "/ready", open,
          "Readiness: 503 when PostgreSQL is unreachable or the server is draining; Redis down is 'degraded'"},
@@ -129,6 +132,7 @@ std::span<const EndpointInfo> endpoints() {
 
 void add_routes(Router& router, Services services, ApiOptions options) {
   router.set_cors(options.cors);
+  router.set_metrics(options.request_metrics);
   auto api = std::make_shared<const Api>(Api{std::move(services), std::move(options)});
   for (const auto& e : table) {
     router.add(e.info.method, std::string(e.info.path), std::string(e.info.summary),

@@ -6,6 +6,7 @@
 #include "app/commands.hpp"
 #include "app/limits.hpp"
 #include "app/policy.hpp"
+#include "app/process_metrics.hpp"
 #include "cache/inspector.hpp"
 #include "cache/invalidation_listener.hpp"
 #include "cache/keys.hpp"
@@ -69,14 +70,18 @@ struct NearTier {
   std::shared_ptr<cache::InvalidationListener> listener;
 };
 
-// What every worker shares: the app's counters and the drain flag (both atomics).
+// What every worker shares: the metrics registry and the app's counters in it (per-thread cells), the drain
+// flag (an atomic), the TTL override and the lab (which locks inside).
 struct Shared {
   const config::ServeConfig& config;
   cache::RedisEndpoint redis;
   service::Policy policy;
   api::ApiOptions api;
   int pool_per_thread;
-  std::shared_ptr<service::Counters> counters = std::make_shared<service::Counters>();
+  std::shared_ptr<metrics::Registry> metrics;  // what GET /metrics writes out
+  std::shared_ptr<service::Counters> counters;
+  db::PoolMetrics pool_metrics;
+  cache::RedisMetrics redis_metrics;
   std::shared_ptr<service::Overrides> overrides = std::make_shared<service::Overrides>();
   std::shared_ptr<lab::Lab> lab;
 };
@@ -123,8 +128,8 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
   Worker w;
   w.context = std::make_unique<IoContext>(1);
   auto ex = w.context->get_executor();
-  cache::RedisConnection::Options redis_options{.endpoint = shared.redis,
-                                                .timeout = milliseconds(c.redis_timeout_ms)};
+  cache::RedisConnection::Options redis_options{
+      .endpoint = shared.redis, .timeout = milliseconds(c.redis_timeout_ms), .metrics = shared.redis_metrics};
   if (near.log) {
     if (!near.listener) {
       near.listener = std::make_shared<cache::InvalidationListener>(ex, shared.redis, near.log);
@@ -144,7 +149,8 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
                                    .ping_timeout = milliseconds(c.ready_timeout_ms),
                                    // A miss in an outage answers 503 within the readiness deadline, too.
                                    .outage_wait = milliseconds(c.ready_timeout_ms),
-                                   .read_delay = milliseconds(c.db_delay_ms)});
+                                   .read_delay = milliseconds(c.db_delay_ms),
+                                   .metrics = shared.pool_metrics});
   w.admin = std::make_shared<service::AdminService>(cache::make_redis_inspector(w.redis), store, pg.inspector,
                                                     shared.counters, shared.policy);
   api::Services services{.catalog = std::make_shared<service::CatalogService>(
@@ -294,15 +300,27 @@ int run_serve(const config::ServeConfig& c) {
 
   const int threads = config::io_threads(c);
   auto draining = std::make_shared<std::atomic<bool>>(false);
+  auto registry = std::make_shared<metrics::Registry>();
+  std::vector<std::string> route_labels;
+  for (const auto& e : api::endpoints()) route_labels.emplace_back(e.path);
+  auto request_metrics = std::make_shared<api::RequestMetrics>(*registry, std::move(route_labels));
   const Shared shared{.config = c,
                       .redis = *redis,
                       .policy = policy_from(c),
                       .api = {.admin_token = c.admin_token,
                               .draining = draining,
                               .cors = api::CorsPolicy(c.cors_allow_origins),
-                              .db_delay_ms = c.db_delay_ms},
+                              .db_delay_ms = c.db_delay_ms,
+                              .metrics = registry,
+                              .request_metrics = request_metrics},
                       .pool_per_thread = std::max(1, (c.db_pool_size + threads - 1) / threads),
+                      .metrics = registry,
+                      .counters = std::make_shared<service::Counters>(registry.get()),
+                      .pool_metrics = db::PoolMetrics::on(*registry),
+                      .redis_metrics = cache::RedisMetrics::on(*registry),
                       .lab = std::make_shared<lab::Lab>(loadgen::Target{}, lab::Hooks{}, c.admin_token)};
+  add_process_metrics(*registry);
+  add_near_cache_metrics(*registry, shared.counters);
   std::vector<Worker> workers;
   std::vector<asio::io_context*> contexts;
   std::vector<http::Handler> handlers;
@@ -349,7 +367,12 @@ int run_serve(const config::ServeConfig& c) {
         });
   }
 
-  auto server = std::make_unique<http::Server>(contexts, std::move(handlers), server_options(c));
+  auto options = server_options(c);
+  options.on_static_answer = [request_metrics](auto method, unsigned status, std::chrono::nanoseconds took) {
+    request_metrics->record(request_metrics->static_files(), method, status, took);
+  };
+  auto server = std::make_unique<http::Server>(contexts, std::move(handlers), std::move(options));
+  add_server_metrics(*registry, *server);
   std::uint16_t port = 0;
   try {
     port = server->listen();

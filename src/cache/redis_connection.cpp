@@ -85,8 +85,32 @@ bool RedisConnection::admit() {
   return true;
 }
 
+RedisMetrics RedisMetrics::on(metrics::Registry& r) {
+  RedisMetrics m;
+  m.command_seconds =
+      r.histogram("cachelab_redis_command_duration_seconds",
+                  "A round trip to Redis: the commands sent together, until their last reply.",
+                  metrics::latency_buckets());
+  m.connects = r.counter("cachelab_redis_connects_total",
+                         "Connections to Redis made (the first and every reconnect).");
+  m.disconnects = r.counter("cachelab_redis_disconnects_total", "Connections to Redis lost or closed.");
+  m.breaker_trips =
+      r.counter("cachelab_redis_breaker_trips_total", "Times a connection's circuit breaker opened.");
+  m.breakers_open =
+      r.gauge("cachelab_redis_breakers_open",
+              "Redis connections (one per I/O thread) whose circuit breaker is open or half-open.");
+  return m;
+}
+
+void RedisConnection::show_breaker(bool open) {
+  if (open == shown_open_) return;
+  shown_open_ = open;
+  options_.metrics.breakers_open.add(open ? 1 : -1);
+}
+
 void RedisConnection::record(bool ok) {
   if (ok) {
+    show_breaker(false);
     failures_ = 0;
     open_until_ = {};
     probing_ = false;
@@ -94,7 +118,11 @@ void RedisConnection::record(bool ok) {
   }
   probing_ = false;
   if (open_until_ != Clock::time_point{} || ++failures_ >= options_.breaker_threshold) {
-    if (open_until_ == Clock::time_point{}) spdlog::warn("event=redis_breaker_open failures={}", failures_);
+    if (open_until_ == Clock::time_point{}) {
+      spdlog::warn("event=redis_breaker_open failures={}", failures_);
+      options_.metrics.breaker_trips.inc();
+    }
+    show_breaker(true);
     open_until_ = Clock::now() + options_.breaker_open;
     failures_ = 0;
   }
@@ -131,6 +159,7 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
     write_buf_.append(out, static_cast<std::size_t>(n));
     redisFreeCommand(out);
   }
+  const auto sent = Clock::now();
   auto p = std::make_shared<Pending>(ex_, commands.size());
   pending_.push_back(p);
   if (!writing_) {
@@ -153,6 +182,7 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
   }
   record(!p->error.has_value());
   if (p->error) co_return *p->error;
+  options_.metrics.command_seconds.observe(Clock::now() - sent);
   co_return std::move(p->replies);
 }
 
@@ -214,7 +244,10 @@ asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
 
 void RedisConnection::drop_connection(const std::string& why) {
   const bool was_connected = connected_;
-  if (connected_) spdlog::warn("event=redis_disconnected reason={}", log_quote(why));
+  if (connected_) {
+    spdlog::warn("event=redis_disconnected reason={}", log_quote(why));
+    options_.metrics.disconnects.inc();
+  }
   ++generation_;
   connected_ = false;
   writing_ = false;
@@ -281,6 +314,7 @@ asio::awaitable<bool> RedisConnection::connect_once() {
     }
   }
   spdlog::info("event=redis_connected host={} port={}", e.host, e.port);
+  options_.metrics.connects.inc();
   co_return true;
 }
 

@@ -8,6 +8,7 @@
 // backoff, and a single probe call closes the breaker again.
 #pragma once
 
+#include "cache/redis_metrics.hpp"
 #include "cache/resp_reader.hpp"
 #include "core/error.hpp"
 
@@ -62,6 +63,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     std::function<asio::awaitable<bool>(RedisConnection&)> on_connect;
     // An established connection was lost or closed (what Redis tracked for it is gone with it).
     std::function<void()> on_disconnect;
+    RedisMetrics metrics;  // round trips, connects and the breaker in /metrics
   };
 
   static std::shared_ptr<RedisConnection> create(asio::any_io_executor ex, Options options);
@@ -108,6 +110,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   int failures_ = 0;
   Clock::time_point open_until_{};
   bool probing_ = false;
+  void show_breaker(bool open);  // in the breakers_open gauge
+  bool shown_open_ = false;
 };
 
 }  // namespace cachelab::cache

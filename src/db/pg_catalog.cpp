@@ -24,7 +24,8 @@ class PgCatalog final : public Catalog, public Inspector {
                                            .statement_timeout_ms = static_cast<int>(options.timeout.count()),
                                            .connect_timeout = options.connect_timeout,
                                            .outage_wait = options.outage_wait,
-                                           .statements = statements()})) {}
+                                           .statements = statements(),
+                                           .metrics = options.metrics})) {}
 
   asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) override {
     Query q{"product_by_id", {std::to_string(id)}};
@@ -180,7 +181,9 @@ class PgCatalog final : public Catalog, public Inspector {
     const auto deadline = by.value_or(Clock::now() + timeout_);
     auto lease = co_await pool_->acquire(deadline);
     if (!lease) co_return lease.error();
+    const auto started = Clock::now();
     auto results = co_await (*lease)->run(queries, deadline);
+    pool_->metrics().query_seconds.observe(Clock::now() - started);
     if (!results && broke != nullptr)
       *broke = !(*lease)->healthy() && results.error().kind != ErrorKind::timeout;
     co_return results;

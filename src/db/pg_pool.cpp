@@ -12,7 +12,29 @@ std::shared_ptr<PgPool> PgPool::create(asio::any_io_executor ex, PoolOptions opt
 }
 
 PgPool::Lease::~Lease() {
-  if (pool_ && conn_) pool_->release(std::move(conn_));
+  if (pool_ && conn_) {
+    pool_->options_.metrics.in_use.sub(1);
+    pool_->release(std::move(conn_));
+  }
+}
+
+PoolMetrics PoolMetrics::on(metrics::Registry& r) {
+  PoolMetrics m;
+  m.in_use = r.gauge("cachelab_db_connections_in_use", "PostgreSQL connections lent to a query now.");
+  m.waiting = r.gauge("cachelab_db_connections_waiting", "Callers queued for a free PostgreSQL connection.");
+  m.breakers_open =
+      r.gauge("cachelab_db_breakers_open",
+              "Connection pools (one per I/O thread) whose circuit breaker is open or half-open.");
+  m.opened = r.counter("cachelab_db_connections_opened_total", "PostgreSQL connections opened.");
+  m.open_failed =
+      r.counter("cachelab_db_connections_failed_total", "PostgreSQL connections that could not open.");
+  m.broken = r.counter("cachelab_db_connections_broken_total",
+                       "Pooled PostgreSQL connections found broken and dropped.");
+  m.breaker_trips = r.counter("cachelab_db_breaker_trips_total", "Times a pool's circuit breaker opened.");
+  m.query_seconds = r.histogram("cachelab_db_query_duration_seconds",
+                                "A round trip of queries on a connection (pool wait excluded).",
+                                metrics::latency_buckets());
+  return m;
 }
 
 namespace {
@@ -30,8 +52,15 @@ bool PgPool::admit() {
   return true;
 }
 
+void PgPool::show_breaker(bool open) {
+  if (open == shown_open_) return;
+  shown_open_ = open;
+  options_.metrics.breakers_open.add(open ? 1 : -1);
+}
+
 void PgPool::record(bool ok) {
   if (ok) {
+    show_breaker(false);
     failing_since_ = {};
     open_until_ = {};
     probing_ = false;
@@ -47,6 +76,8 @@ void PgPool::record(bool ok) {
 }
 
 void PgPool::open_breaker() {
+  if (!shown_open_) options_.metrics.breaker_trips.inc();
+  show_breaker(true);
   open_until_ = Clock::now() + options_.breaker_open;
   // Everyone queued for a connection would wait for one that is not coming: fail them now.
   for (auto& w : waiters_) {
@@ -70,6 +101,7 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
         if (open_until_ != Clock::time_point{}) record(true);  // a half-open probe got a working connection
         co_return Lease(self, std::move(conn));
       }
+      options_.metrics.broken.inc();
       --open_;
     }
     if (open_ < options_.max_size) {
@@ -79,6 +111,7 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
       auto connected = co_await conn->connect(options_.conninfo, options_.statement_timeout_ms,
                                               options_.statements, connect_by);
       if (!connected) {
+        options_.metrics.open_failed.inc();
         --open_;
         record(false);
         wake_one_for_retry();
@@ -95,6 +128,7 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
         if (!admit()) co_return refused();
         continue;
       }
+      options_.metrics.opened.inc();
       record(true);
       co_return Lease(self, std::move(conn));
     }
@@ -103,7 +137,9 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
     waiter->timer.expires_at(deadline);
     waiters_.push_back(waiter);
     boost::system::error_code ec;
+    options_.metrics.waiting.add(1);
     co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    options_.metrics.waiting.sub(1);
     if (waiter->conn) {
       if (open_until_ != Clock::time_point{}) record(true);
       co_return Lease(self, std::move(waiter->conn));
@@ -118,6 +154,7 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
 
 void PgPool::release(std::unique_ptr<PgConnection> conn) {
   if (!conn->healthy()) {
+    options_.metrics.broken.inc();
     --open_;
     wake_one_for_retry();
     return;

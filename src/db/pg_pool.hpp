@@ -15,6 +15,7 @@
 #pragma once
 
 #include "db/pg_connection.hpp"
+#include "db/pool_metrics.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -33,6 +34,7 @@ struct PoolOptions {
   std::chrono::milliseconds retry_pause{100};   // between its tries
   std::chrono::milliseconds breaker_open{1000};
   std::span<const Statement> statements;  // prepared on every new connection (db/statements, static)
+  PoolMetrics metrics;
 };
 
 class PgPool : public std::enable_shared_from_this<PgPool> {
@@ -41,7 +43,9 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   class Lease {
    public:
     Lease(std::shared_ptr<PgPool> pool, std::unique_ptr<PgConnection> conn)
-        : pool_(std::move(pool)), conn_(std::move(conn)) {}
+        : pool_(std::move(pool)), conn_(std::move(conn)) {
+      pool_->options_.metrics.in_use.add(1);
+    }
     Lease(Lease&&) = default;
     Lease& operator=(Lease&&) = default;
     ~Lease();
@@ -56,6 +60,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   static std::shared_ptr<PgPool> create(asio::any_io_executor ex, PoolOptions options);
 
   asio::awaitable<Result<Lease>> acquire(Clock::time_point deadline);
+  const PoolMetrics& metrics() const { return options_.metrics; }
 
  private:
   struct Waiter {
@@ -69,9 +74,10 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   PgPool(asio::any_io_executor ex, PoolOptions options) : ex_(ex), options_(std::move(options)) {}
   void release(std::unique_ptr<PgConnection> conn);
   void wake_one_for_retry();
-  bool admit();          // the breaker's answer to one acquire()
-  void record(bool ok);  // a new connection opened (true) or could not be opened (false)
-  void open_breaker();   // and fail the callers queued for a connection
+  bool admit();                  // the breaker's answer to one acquire()
+  void record(bool ok);          // a new connection opened (true) or could not be opened (false)
+  void open_breaker();           // and fail the callers queued for a connection
+  void show_breaker(bool open);  // in the breakers_open gauge
 
   asio::any_io_executor ex_;
   PoolOptions options_;
@@ -81,6 +87,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   Clock::time_point failing_since_{};  // the first of the connection failures in a row (zero: none)
   Clock::time_point open_until_{};     // the breaker is open until then (zero: closed)
   bool probing_ = false;               // half-open: one caller is trying
+  bool shown_open_ = false;            // what this pool last added to the breakers_open gauge
 };
 
 }  // namespace cachelab::db

@@ -5,6 +5,7 @@
 
 #include "db/catalog.hpp"
 #include "db/inspector.hpp"
+#include "db/pool_metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -22,6 +23,7 @@ struct PostgresOptions {
   std::chrono::milliseconds ping_timeout{1000};     // the readiness check's own, shorter deadline
   std::chrono::milliseconds outage_wait{1000};      // how long a caller keeps trying while connections fail
   std::chrono::milliseconds read_delay{0};  // simulated latency before each read (holds no connection)
+  PoolMetrics metrics;                      // the pool's and its queries' figures for /metrics
 };
 
 // Two views of one pool.

@@ -67,6 +67,9 @@ struct ServerOptions {
   ErrorResponder on_error;  // renders transport-level errors (400, 413, 431, 500)
   // Files answered by the transport itself, before the handler sees the request (nullptr: none).
   std::shared_ptr<const StaticFiles> static_files;
+  // Told of every answer from `static_files` (the handler's answers are the handler's to count): its method,
+  // status and how long it took. Runs on the I/O thread; must not block.
+  std::function<void(beast_http::verb, unsigned status, std::chrono::nanoseconds took)> on_static_answer;
 };
 
 class Server {

@@ -267,9 +267,11 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     const auto started = std::chrono::steady_clock::now();
     Response res;
     BodyStream body_stream;
+    bool from_file = false;
     try {
       if (auto file = o.static_files ? o.static_files->serve(req) : std::nullopt) {
         res = std::move(*file);
+        from_file = true;
       } else {
         res = co_await env.handler(req, peer, body_stream);
       }
@@ -281,6 +283,9 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     res.version(req.version());
     // Decided after the handler: a drain that began while it ran closes this connection after the answer.
     res.keep_alive(req.keep_alive() && res.keep_alive() && !env.draining.load(std::memory_order_relaxed));
+    if (from_file && o.on_static_answer) {
+      o.on_static_answer(req.method(), res.result_int(), std::chrono::steady_clock::now() - started);
+    }
     if (o.access_log) {
       spdlog::info(
           "event=access method={} target={} status={} bytes={} ms={:.3f}", req.method_string(),

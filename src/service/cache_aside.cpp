@@ -106,7 +106,6 @@ asio::awaitable<Result<Answer>> CacheAside::read_through(std::string key, Lifeti
   bool ticket_valid = false;
   if (near_.cache) {
     if (auto hit = near_.cache->get(key)) {
-      counters_->hit();
       counters_->near_hit();
       Answer answer = from_cache(cache::CachedValue{std::move(hit->value), hit->ttl_left.count()}, 0);
       answer.source = Source::memory;
@@ -296,6 +295,7 @@ asio::awaitable<Result<Answer>> CacheAside::load_and_store(const cache::Lookup& 
     answer.cache_unavailable = true;
   } else {
     answer.stored = *stored;
+    if (!answer.stored) counters_->store_refused();
     // What the entry just written has left, against the soft TTL as on a hit: clients can count it down.
     if (answer.stored && !answer.not_found) answer.ttl_ms = (keep - life.swr).count();
   }
@@ -358,7 +358,7 @@ asio::awaitable<Invalidation> CacheAside::invalidate_after_write(std::string key
     // The write is committed; the cache is not reachable. Queue the invalidation and retry until it goes
     // through; meanwhile a stale entry can live at most until its TTL runs out.
     counters_->redis_error();
-    if (pending_invalidations_.insert(key).second) counters_->pending_invalidations(1);
+    if (pending_invalidations_.insert(key).second) counters_->invalidation_queued();
     outcome.pending = true;
     if (!retrying_) {
       retrying_ = true;
@@ -388,8 +388,7 @@ asio::awaitable<void> CacheAside::retry_invalidations() {
     auto generation = co_await store_->invalidate(drop);
     if (!generation) continue;
     spdlog::info("event=invalidation_retried products={}", drop.size());
-    counters_->pending_invalidations(-static_cast<std::int64_t>(drop.size()));
-    for (std::size_t i = 0; i < drop.size(); ++i) counters_->invalidated();
+    counters_->invalidations_retried(static_cast<std::int64_t>(drop.size()));
     pending_invalidations_.clear();
   }
   retrying_ = false;

@@ -35,6 +35,7 @@ asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMo
   const auto life = cache_aside_.lifetime(policy().product_ttl, "product");
   auto answer =
       co_await cache_aside_.read_through(std::move(key), life, mode, std::move(load), NotFound::cache);
+  counters_->looked_up(Endpoint::product, answer ? &*answer : nullptr);
   co_return answer;
 }
 
@@ -49,6 +50,7 @@ asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t
   auto key = cache::keys::products_page(limit, offset);
   const auto life = cache_aside_.lifetime(policy().products_ttl, "products");
   auto answer = co_await cache_aside_.read_through(std::move(key), life, mode, std::move(load));
+  counters_->looked_up(Endpoint::products, answer ? &*answer : nullptr);
   co_return answer;
 }
 
@@ -61,6 +63,7 @@ asio::awaitable<Result<Answer>> CatalogService::categories(CacheMode mode) {
   auto key = cache::keys::categories();
   const auto life = cache_aside_.lifetime(policy().categories_ttl, "categories");
   auto answer = co_await cache_aside_.read_through(std::move(key), life, mode, std::move(load));
+  counters_->looked_up(Endpoint::categories, answer ? &*answer : nullptr);
   co_return answer;
 }
 
@@ -75,6 +78,7 @@ asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int li
   };
   const auto life = cache_aside_.lifetime(policy().search_ttl, "search");
   auto answer = co_await cache_aside_.read_through(std::move(key), life, mode, std::move(load));
+  counters_->looked_up(Endpoint::search, answer ? &*answer : nullptr);
   co_return answer;
 }
 
@@ -87,6 +91,7 @@ asio::awaitable<Result<Answer>> CatalogService::top_products(int limit, CacheMod
   auto key = cache::keys::top_products(limit, db::top_products_min_reviews);
   const auto life = cache_aside_.lifetime(policy().top_products_ttl, "top-products");
   auto answer = co_await cache_aside_.read_through(std::move(key), life, mode, std::move(load));
+  counters_->looked_up(Endpoint::top_products, answer ? &*answer : nullptr);
   co_return answer;
 }
 

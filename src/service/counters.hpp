@@ -1,4 +1,5 @@
-// service/counters: the app's own cache statistics, shared by every I/O thread (relaxed atomics).
+// service/counters: the app's own cache statistics, shared by every I/O thread, recorded in per-thread
+// metrics cells (core/metrics) that /metrics exposes and /api/stats reads.
 // Owns hits, misses, collapsed reads, database queries and Redis errors as this process saw them. Never
 // touches Redis: these are the numbers to trust, because Redis's keyspace counters also count our own
 // bookkeeping. A read is exactly one of: a hit (served from the near cache or Redis), a miss (this request
@@ -6,10 +7,16 @@
 // Bypassed reads are none of them.
 #pragma once
 
+#include "core/metrics.hpp"
+#include "service/answer.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace cachelab::service {
 
@@ -45,32 +52,56 @@ struct CounterSnapshot {
   std::optional<NearSnapshot> near;        // empty when the near cache is off
 };
 
+// Which cache-aside endpoint a lookup served, for cachelab_cache_lookups_total.
+enum class Endpoint { product, products, categories, search, top_products };
+
 class Counters {
  public:
-  void hit() { hits_.fetch_add(1, std::memory_order_relaxed); }
-  void near_hit() { near_hits_.fetch_add(1, std::memory_order_relaxed); }
-  void miss() { misses_.fetch_add(1, std::memory_order_relaxed); }
-  void collapsed() { collapsed_.fetch_add(1, std::memory_order_relaxed); }
-  void db_query() { db_queries_.fetch_add(1, std::memory_order_relaxed); }
+  // Cells on `registry` (the process's, exposed at /metrics), or on a registry of its own when null.
+  explicit Counters(metrics::Registry* registry = nullptr);
+  ~Counters();
+
+  void hit() const { hits_.inc(); }
+  void near_hit() const { near_hits_.inc(); }  // a hit from the near cache (hit() is one from Redis)
+  void miss() const { misses_.inc(); }
+  void collapsed() const { collapsed_.inc(); }
+  void db_query() const { db_queries_.inc(); }
   void redis_error() {
-    redis_errors_.fetch_add(1, std::memory_order_relaxed);
+    redis_errors_.inc();
     last_redis_error_ms_.store(now_ms(), std::memory_order_relaxed);
   }
-  void stampede_suppressed() { suppressed_.fetch_add(1, std::memory_order_relaxed); }
-  void lease_wait() { lease_waits_.fetch_add(1, std::memory_order_relaxed); }
-  void invalidated() { invalidations_.fetch_add(1, std::memory_order_relaxed); }
-  void pending_invalidations(std::int64_t delta) { pending_.fetch_add(delta, std::memory_order_relaxed); }
+  void stampede_suppressed() const { suppressed_.inc(); }
+  void lease_wait() const { lease_waits_.inc(); }
+  void store_refused() const { stores_refused_.inc(); }  // the generation guard kept a load out of Redis
+  void invalidated() const { invalidations_.inc(); }
+  void invalidations_retried(std::int64_t n) const {  // queued ones that went through
+    retried_.inc(n);
+    pending_.sub(n);
+  }
+  void invalidation_queued() const { pending_.add(1); }
+  // One read of `endpoint` and how it was answered (an error: the loader failed).
+  void looked_up(Endpoint endpoint, const Answer* answer);
+
   CounterSnapshot snapshot() const;
+  // Starts the snapshot's figures from zero again; /metrics's counters keep counting (Prometheus counters
+  // never go back).
   void reset();
   // Where snapshot() reads the near cache's figures; set once, before the I/O threads start.
   void set_near_source(std::function<NearSnapshot()> source) { near_source_ = std::move(source); }
 
  private:
+  struct Baseline;
   static std::int64_t now_ms();
+  std::unique_ptr<metrics::Registry> own_registry_;
   std::function<NearSnapshot()> near_source_;
   std::atomic<std::int64_t> last_redis_error_ms_{-1};
-  std::atomic<std::int64_t> hits_{0}, near_hits_{0}, misses_{0}, collapsed_{0}, db_queries_{0},
-      redis_errors_{0}, suppressed_{0}, lease_waits_{0}, invalidations_{0}, pending_{0};
+  metrics::Counter hits_, near_hits_, misses_, collapsed_, db_queries_, redis_errors_, suppressed_,
+      lease_waits_, stores_refused_, invalidations_, retried_;
+  metrics::Gauge pending_;
+  // lookups_[endpoint][outcome]
+  std::vector<metrics::Counter> lookups_;
+  std::unique_ptr<Baseline> baseline_;  // what reset() saw; snapshot() subtracts it
+  mutable std::mutex baseline_mutex_;
 };
 
 }  // namespace cachelab::service

@@ -1,0 +1,18 @@
+// db/pool_metrics: what the PostgreSQL pools and their queries add to /metrics. Owns the names; recording is
+// done by db/pg_pool and db/pg_catalog. Never records anything itself.
+#pragma once
+
+#include "core/metrics.hpp"
+
+namespace cachelab::db {
+
+// What the pools and their queries add to /metrics: handles on the process's registry, shared by every
+// thread's pool (each records in its own cells). Default-constructed: nothing is recorded.
+struct PoolMetrics {
+  metrics::Gauge in_use, waiting, breakers_open;
+  metrics::Counter opened, open_failed, broken, breaker_trips;
+  metrics::Histogram query_seconds;
+  static PoolMetrics on(metrics::Registry& registry);
+};
+
+}  // namespace cachelab::db
