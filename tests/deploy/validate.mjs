@@ -108,6 +108,13 @@ const seedContainer = seedJob.spec.template.spec.containers[0];
 const seedHelpers = referenced(seedContainer.env);
 for (const e of seedContainer.env) check(seedEnv.has(e.name) || seedHelpers.has(e.name), `seed Job env ${e.name} is used by seed`);
 check(deployment.spec.template.spec.terminationGracePeriodSeconds > Number(config.data.SHUTDOWN_GRACE_SECONDS), "grace period covers the drain");
+const scrape = deployment.spec.template.metadata.annotations ?? {};
+check(scrape["prometheus.io/scrape"] === "true" && scrape["prometheus.io/port"] === config.data.PORT && getPaths.has(scrape["prometheus.io/path"]),
+  "pods carry Prometheus scrape annotations for the app's PORT and a served path (/metrics)");
+const monitor = YAML.parse(read("deploy/k8s/optional/servicemonitor.yaml"));
+check(monitor.kind === "ServiceMonitor" && monitor.metadata.namespace === "cachelab", "ServiceMonitor in namespace cachelab");
+check(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v), "ServiceMonitor selects the app Service by its labels");
+check(monitor.spec.endpoints.every((e) => service.spec.ports.some((p) => p.name === e.port) && getPaths.has(e.path)), "ServiceMonitor scrapes a named Service port and a served path");
 
 // --- compose -------------------------------------------------------------------------------------------------
 const require = createRequire(import.meta.url);
@@ -142,6 +149,19 @@ for (const dep of ["postgres", "redis"]) check(app.depends_on[dep].condition ===
 check(app.depends_on.seed.condition === "service_completed_successfully", "app waits for the seed");
 check(compose.services.pgadmin.profiles.includes("tools") && compose.services["redis-commander"].profiles.includes("tools"), "admin tools are in the tools profile");
 check(existsSync(path.join(root, "deploy/compose/pgadmin-servers.json")), "pgAdmin server list exists");
+for (const name of ["prometheus", "grafana"]) check(compose.services[name]?.profiles?.includes("observability"), `${name} is in the observability profile`);
+const promConfig = YAML.parse(read("deploy/compose/prometheus.yml"));
+const job = promConfig.scrape_configs.find((j) => j.job_name === "cachelab");
+check(job && getPaths.has(job.metrics_path) && job.static_configs[0].targets.includes(`app:${app.environment.PORT}`), "compose Prometheus scrapes the app's PORT at a served path");
+const mounts = [...compose.services.prometheus.volumes, ...compose.services.grafana.volumes].map((v) => v.split(":")[0]);
+for (const m of mounts) check(existsSync(path.join(root, m)), `observability mount ${m} exists`);
+const grafanaSource = YAML.parse(read("deploy/compose/grafana/provisioning/datasources/prometheus.yaml")).datasources[0];
+check(grafanaSource.url === "http://prometheus:9090", "Grafana's data source is the compose Prometheus");
+const dashboard = JSON.parse(read("deploy/grafana/cachelab-dashboard.json"));
+for (const p of dashboard.panels) {
+  check(p.datasource?.uid === grafanaSource.uid && p.targets.every((t) => t.datasource?.uid === grafanaSource.uid), `dashboard panel "${p.title}" uses the provisioned data source`);
+}
+// The dashboard's PromQL itself is parsed by promtool and run against a real Prometheus in metrics_itest.
 
 // --- Containerfile -------------------------------------------------------------------------------------------
 const containerfile = read("Containerfile");

@@ -60,6 +60,18 @@ unsigned short free_port() {
   return ntohs(a.sin_port);
 }
 
+// The PromQL of every panel of the provisioned Grafana dashboard (deploy/grafana/cachelab-dashboard.json).
+std::vector<std::string> dashboard_queries() {
+  std::ifstream f(env("CACHELAB_SOURCE_DIR") + "/deploy/grafana/cachelab-dashboard.json");
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::string> out;
+  const auto dashboard = boost::json::parse(text);
+  for (const auto& panel : dashboard.at("panels").as_array()) {
+    for (const auto& target : panel.at("targets").as_array()) out.emplace_back(target.at("expr").as_string());
+  }
+  return out;
+}
+
 class MetricsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { ASSERT_TRUE(start_backends_and_seed()); }
@@ -149,6 +161,36 @@ TEST_F(MetricsTest, TheNearCacheAndAnOutageShowUp) {
   ASSERT_EQ(backends("start", "redis"), 0);
 }
 
+// Every query of the Grafana dashboard parses (promtool check rules) and asks only for series the server
+// exposes, so a renamed metric cannot leave a panel silently empty.
+TEST_F(MetricsTest, TheGrafanaDashboardAsksOnlyForExposedSeries) {
+  const auto queries = dashboard_queries();
+  ASSERT_GE(queries.size(), 8u);
+  ServerProcess server;
+  ASSERT_EQ(http(server.port(), "GET", "/products/2").status, 200);
+  const auto exposed = http(server.port(), "GET", "/metrics").body;
+  const std::regex name(R"((cachelab|process)_[a-z0-9_]+)");
+  std::string rules = "groups:\n  - name: dashboard\n    rules:\n";
+  int n = 0;
+  for (const auto& q : queries) {
+    for (std::sregex_iterator it(q.begin(), q.end(), name), end; it != end; ++it) {
+      std::string series = it->str();
+      for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+        if (series.ends_with(suffix) && exposed.find("# TYPE " + series + " ") == std::string::npos) {
+          series.resize(series.size() - std::string_view(suffix).size());
+        }
+      }
+      EXPECT_NE(exposed.find("# TYPE " + series + " "), std::string::npos)
+          << series << " (in the dashboard's " << q << ") is not exposed";
+    }
+    std::string quoted;
+    for (char c : q) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    rules += "      - record: dashboard:query_" + std::to_string(++n) + "\n        expr: '" + quoted + "'\n";
+  }
+  const auto check = run_with_input("promtool check rules /dev/stdin", rules);
+  EXPECT_EQ(check.status, 0) << check.output << rules;
+}
+
 // A real Prometheus (Debian's) scrapes the server every second; PromQL over its API sees the request rate.
 TEST_F(MetricsTest, ARealPrometheusScrapesItAndAnswersPromQL) {
   ServerProcess server;
@@ -214,6 +256,13 @@ TEST_F(MetricsTest, ARealPrometheusScrapesItAndAnswersPromQL) {
   const double seconds = std::stod(std::string(p99_result[0].at("value").as_array()[1].as_string()));
   EXPECT_GT(seconds, 0);
   EXPECT_LT(seconds, 5);
+
+  // Every panel of the Grafana dashboard is a query this Prometheus evaluates.
+  for (const auto& q : dashboard_queries()) {
+    const auto r = query(q);
+    EXPECT_EQ(r.status, 200) << q << ": " << r.body;
+    EXPECT_EQ(r.json().at("status"), "success") << q;
+  }
 
   kill(prom, SIGTERM);
   int status = 0;
