@@ -148,6 +148,6 @@ wait "$inflight" || true
 [[ $(cat build/image-test-inflight.txt) == 200 ]] || die "the request in flight got '$(cat build/image-test-inflight.txt)'"
 code=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$NAME")
 [[ $code == 0 ]] || { "${PODMAN[@]}" logs "$NAME" | tail -n 5 >&2; die "podman stop: exit code $code"; }
-"${PODMAN[@]}" logs "$NAME" 2>&1 | grep -q 'event=stopped' || die "no event=stopped in the logs"
+"${PODMAN[@]}" logs "$NAME" 2>&1 | grep -Eq 'event=stopped|"msg":"stopped"' || die "no stopped line in the logs"
 say "podman stop: the request in flight got 200, exit code 0"
 say "passed (build ${build_s} s, image $((size / 1024 / 1024)) MiB)"

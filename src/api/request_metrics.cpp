@@ -1,5 +1,9 @@
 #include "api/request_metrics.hpp"
 
+#include "core/log.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <string_view>
 
@@ -41,8 +45,8 @@ struct RequestMetrics::Slot {
   metrics::Counter counter;  // written once, before `ready`
 };
 
-RequestMetrics::RequestMetrics(metrics::Registry& registry, std::vector<std::string> routes)
-    : registry_(registry), routes_(std::move(routes)) {
+RequestMetrics::RequestMetrics(metrics::Registry& registry, std::vector<std::string> routes, bool access_log)
+    : registry_(registry), routes_(std::move(routes)), access_log_(access_log) {
   routes_.emplace_back("static");
   routes_.emplace_back("unmatched");
   for (const auto& r : routes_) {
@@ -55,8 +59,11 @@ RequestMetrics::RequestMetrics(metrics::Registry& registry, std::vector<std::str
 
 RequestMetrics::~RequestMetrics() = default;
 
-void RequestMetrics::record(std::size_t route, verb method, unsigned status, std::chrono::nanoseconds took) {
-  if (route >= routes_.size()) route = unmatched();
+void RequestMetrics::record(const Answered& a) {
+  const auto route = a.route < routes_.size() ? a.route : unmatched();
+  const auto method = a.request.method();
+  const auto status = a.response.result_int();
+  const auto took = a.took;
   durations_[route].observe(took);
   const auto m = method_index(method);
   const auto s = status_index(status);
@@ -73,6 +80,13 @@ void RequestMetrics::record(std::size_t route, verb method, unsigned status, std
     }
   }
   slot.counter.inc();
+  if (access_log_) {
+    const auto cache = a.response["X-Cache"];
+    spdlog::info("event=access route={} method={} target={} status={} bytes={} ms={:.3f} cache={} peer={}",
+                 log_quote(routes_[route]), a.request.method_string(), log_quote(a.request.target()), status,
+                 a.response.body().size(), std::chrono::duration<double, std::milli>(took).count(),
+                 cache.empty() ? std::string_view("-") : std::string_view(cache), log_quote(a.peer));
+  }
 }
 
 }  // namespace cachelab::api

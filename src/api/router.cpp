@@ -84,8 +84,8 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller
   }
   cors_.decorate(res, request[http::field::origin]);
   if (metrics_) {
-    metrics_->record(index < routes_.size() ? index : metrics_->unmatched(), request.method(),
-                     res.result_int(), std::chrono::steady_clock::now() - started);
+    metrics_->record({index < routes_.size() ? index : metrics_->unmatched(), request, res, caller.address,
+                      std::chrono::steady_clock::now() - started});
   }
   co_return res;
 }

@@ -18,8 +18,9 @@
 namespace cachelab::app {
 namespace {
 
-bool init_logging(const std::string& level) {
-  if (setup_logging(level)) return true;
+bool init_logging(const std::string& level, const std::string& format) {
+  // The format word was checked by the command line's parser.
+  if (setup_logging(level, parse_log_format(format).value_or(LogFormat::text))) return true;
   fmt::print(stderr, "--log-level / LOG_LEVEL: unknown level '{}'\n", level);
   return false;
 }
@@ -27,7 +28,7 @@ bool init_logging(const std::string& level) {
 }  // namespace
 
 int run_migrate(const config::MigrateConfig& c) {
-  if (!init_logging(c.log_level)) return 2;
+  if (!init_logging(c.log_level, c.log_format)) return 2;
   auto ran = db::migrate(c.database_url);
   if (!ran) {
     spdlog::error("event=migrate_failed detail={}", log_quote(ran.error().message));
@@ -46,7 +47,7 @@ int run_routes() {
 
 // The same code as GET /api/explain (db::Inspector over a one-connection pool), on an event loop of its own.
 int run_explain(const config::ExplainConfig& c) {
-  if (!init_logging(c.log_level)) return 2;
+  if (!init_logging(c.log_level, c.log_format)) return 2;
   std::optional<Result<std::vector<model::QueryPlan>>> plans;
   {
     boost::asio::io_context ctx;
@@ -74,7 +75,7 @@ int run_explain(const config::ExplainConfig& c) {
 }
 
 int run_seed(const config::SeedConfig& c) {
-  if (!init_logging(c.log_level)) return 2;
+  if (!init_logging(c.log_level, c.log_format)) return 2;
   if (auto ran = db::migrate(c.database_url); !ran) {
     spdlog::error("event=migrate_failed detail={}", log_quote(ran.error().message));
     return 1;

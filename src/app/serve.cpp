@@ -150,7 +150,8 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
                                    // A miss in an outage answers 503 within the readiness deadline, too.
                                    .outage_wait = milliseconds(c.ready_timeout_ms),
                                    .read_delay = milliseconds(c.db_delay_ms),
-                                   .metrics = shared.pool_metrics});
+                                   .metrics = shared.pool_metrics,
+                                   .slow_query = milliseconds(c.slow_query_ms)});
   w.admin = std::make_shared<service::AdminService>(cache::make_redis_inspector(w.redis), store, pg.inspector,
                                                     shared.counters, shared.policy);
   api::Services services{.catalog = std::make_shared<service::CatalogService>(
@@ -217,7 +218,6 @@ http::ServerOptions server_options(const config::ServeConfig& c) {
   o.port = c.port;
   o.max_body_bytes = c.max_body_bytes;
   o.max_header_bytes = c.max_header_bytes;
-  o.access_log = c.access_log;
   o.idle_timeout = std::chrono::seconds(c.idle_timeout_seconds);
   o.header_timeout = std::chrono::seconds(c.header_timeout_seconds);
   o.max_connections = c.max_connections > 0 ? static_cast<std::size_t>(c.max_connections)
@@ -283,7 +283,7 @@ void run_until_stopped(const config::ServeConfig& c, http::Server& server, std::
 }  // namespace
 
 int run_serve(const config::ServeConfig& c) {
-  if (!setup_logging(c.log_level)) {
+  if (!setup_logging(c.log_level, parse_log_format(c.log_format).value_or(LogFormat::text))) {
     fmt::print(stderr, "--log-level / LOG_LEVEL: unknown level '{}'\n", c.log_level);
     return 2;
   }
@@ -303,7 +303,8 @@ int run_serve(const config::ServeConfig& c) {
   auto registry = std::make_shared<metrics::Registry>();
   std::vector<std::string> route_labels;
   for (const auto& e : api::endpoints()) route_labels.emplace_back(e.path);
-  auto request_metrics = std::make_shared<api::RequestMetrics>(*registry, std::move(route_labels));
+  auto request_metrics =
+      std::make_shared<api::RequestMetrics>(*registry, std::move(route_labels), c.access_log);
   const Shared shared{.config = c,
                       .redis = *redis,
                       .policy = policy_from(c),
@@ -368,8 +369,9 @@ int run_serve(const config::ServeConfig& c) {
   }
 
   auto options = server_options(c);
-  options.on_static_answer = [request_metrics](auto method, unsigned status, std::chrono::nanoseconds took) {
-    request_metrics->record(request_metrics->static_files(), method, status, took);
+  options.on_static_answer = [request_metrics](const http::Request& req, const http::Response& res,
+                                               const http::Peer& peer, std::chrono::nanoseconds took) {
+    request_metrics->record({request_metrics->static_files(), req, res, peer.address, took});
   };
   auto server = std::make_unique<http::Server>(contexts, std::move(handlers), std::move(options));
   add_server_metrics(*registry, *server);

@@ -10,19 +10,24 @@
 namespace cachelab::config {
 namespace {
 
-void add_common(CLI::App& app, std::string& database_url, std::string& log_level) {
+void add_common(CLI::App& app, std::string& database_url, std::string& log_level, std::string& log_format) {
   app.add_option("--database-url", database_url, "PostgreSQL connection URL")
       ->envname("DATABASE_URL")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off")
       ->envname("LOG_LEVEL")
       ->capture_default_str();
+  app.add_option("--log-format", log_format,
+                 "text (key=value) | json (one object per line) | auto (text on a terminal, JSON otherwise)")
+      ->envname("LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json", "auto"}))
+      ->capture_default_str();
 }
 
 }  // namespace
 
 void add_options(CLI::App& app, ServeConfig& c) {
-  add_common(app, c.database_url, c.log_level);
+  add_common(app, c.database_url, c.log_level, c.log_format);
   app.add_option("--host", c.host, "Address to listen on")->envname("HOST")->capture_default_str();
   app.add_option("--port", c.port, "TCP port to listen on (0 picks a free one)")
       ->envname("PORT")
@@ -153,10 +158,15 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("MIGRATE")
       ->capture_default_str();
   app.add_flag("--access-log", c.access_log, "Log one line per request")->envname("ACCESS_LOG");
+  app.add_option("--slow-query-ms", c.slow_query_ms,
+                 "Log a database round trip that takes longer, with its statement and parameters (0: never)")
+      ->envname("SLOW_QUERY_MS")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
 }
 
 void add_options(CLI::App& app, SeedConfig& c) {
-  add_common(app, c.database_url, c.log_level);
+  add_common(app, c.database_url, c.log_level, c.log_format);
   app.add_option("--scale", c.scale, "Multiply products and reviews (1 = 500 products, 5,000 reviews)")
       ->envname("SEED_SCALE")
       ->check(CLI::Range(1, 1000))
@@ -165,11 +175,11 @@ void add_options(CLI::App& app, SeedConfig& c) {
 }
 
 void add_options(CLI::App& app, MigrateConfig& c) {
-  add_common(app, c.database_url, c.log_level);
+  add_common(app, c.database_url, c.log_level, c.log_format);
 }
 
 void add_options(CLI::App& app, ExplainConfig& c) {
-  add_common(app, c.database_url, c.log_level);
+  add_common(app, c.database_url, c.log_level, c.log_format);
   app.add_option("endpoint", c.endpoint, "product | products | categories | search | top-products")
       ->check(CLI::IsMember({"product", "products", "categories", "search", "top-products"}))
       ->capture_default_str();

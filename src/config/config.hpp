@@ -53,7 +53,9 @@ struct ServeConfig {
   int shutdown_grace_seconds = 10;
   bool migrate = true;  // apply pending SQL migrations at start-up
   std::string log_level = "info";
+  std::string log_format = "auto";  // text|json|auto (auto: text on a terminal, JSON otherwise)
   bool access_log = false;
+  int slow_query_ms = 200;  // a database round trip over this is logged with its statement (0: never)
 };
 
 struct SeedConfig {
@@ -61,17 +63,20 @@ struct SeedConfig {
   int scale = 1;
   bool force = false;
   std::string log_level = "info";
+  std::string log_format = "auto";
 };
 
 struct MigrateConfig {
   std::string database_url = default_database_url;
   std::string log_level = "info";
+  std::string log_format = "auto";
 };
 
 struct ExplainConfig {
   std::string database_url = default_database_url;
   std::string endpoint = "categories";
   std::string log_level = "warn";
+  std::string log_format = "auto";
 };
 
 struct HealthcheckConfig {

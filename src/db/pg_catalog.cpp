@@ -1,9 +1,12 @@
 // The PostgreSQL side of the catalog: db::Catalog and db::Inspector over one pool, running the prepared
 // statements of db/statements.cpp and turning their rows into model structs (db/rows).
+#include "core/log.hpp"
 #include "db/pg_pool.hpp"
 #include "db/postgres.hpp"
 #include "db/rows.hpp"
 #include "db/statements.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,6 +21,7 @@ class PgCatalog final : public Catalog, public Inspector {
         timeout_(options.timeout),
         ping_timeout_(options.ping_timeout),
         delay_(options.read_delay),
+        slow_query_(options.slow_query),
         pool_(
             PgPool::create(ex, PoolOptions{.conninfo = options.conninfo,
                                            .max_size = options.pool_size,
@@ -183,16 +187,35 @@ class PgCatalog final : public Catalog, public Inspector {
     if (!lease) co_return lease.error();
     const auto started = Clock::now();
     auto results = co_await (*lease)->run(queries, deadline);
-    pool_->metrics().query_seconds.observe(Clock::now() - started);
+    const auto took = Clock::now() - started;
+    pool_->metrics().query_seconds.observe(took);
+    if (slow_query_.count() > 0 && took > slow_query_) log_slow(queries, took);
     if (!results && broke != nullptr)
       *broke = !(*lease)->healthy() && results.error().kind != ErrorKind::timeout;
     co_return results;
+  }
+
+  // The statements by name (the SQL is in db/statements) and their parameters: the catalog's own values (ids,
+  // search text, product fields), never credentials, which no statement takes.
+  static void log_slow(std::span<const Query> queries, Clock::duration took) {
+    std::string statements, params;
+    for (const auto& q : queries) {
+      if (!statements.empty()) statements += ',';
+      statements += q.statement ? q.statement : "sql";
+      for (const auto& p : q.params) {
+        if (!params.empty()) params += ',';
+        params += p.value_or("NULL");
+      }
+    }
+    spdlog::warn("event=slow_query statements={} params={} ms={:.3f}", statements, log_quote(params),
+                 std::chrono::duration<double, std::milli>(took).count());
   }
 
   asio::any_io_executor ex_;
   std::chrono::milliseconds timeout_;
   std::chrono::milliseconds ping_timeout_;
   std::chrono::milliseconds delay_;
+  std::chrono::milliseconds slow_query_;
   std::shared_ptr<PgPool> pool_;
 };
 

@@ -24,6 +24,8 @@ struct PostgresOptions {
   std::chrono::milliseconds outage_wait{1000};      // how long a caller keeps trying while connections fail
   std::chrono::milliseconds read_delay{0};  // simulated latency before each read (holds no connection)
   PoolMetrics metrics;                      // the pool's and its queries' figures for /metrics
+  // A round trip over this is logged (event=slow_query) with its statements and parameters; 0: never.
+  std::chrono::milliseconds slow_query{0};
 };
 
 // Two views of one pool.

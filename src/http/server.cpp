@@ -1,5 +1,7 @@
 #include "http/server.hpp"
+
 #include "core/log.hpp"
+#include "http/request_executor.hpp"
 
 #include "http/session.hpp"
 #include "http/timed_socket.hpp"
@@ -79,7 +81,8 @@ asio::awaitable<void> sweep(Worker& worker) {
 }
 
 // A connection accepted on `worker`'s thread: who it is, then the session loop over a TimedSocket.
-asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& worker, tcp::socket socket) {
+asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& worker, tcp::socket socket,
+                              std::shared_ptr<RequestId> request_id) {
   OpenGuard guard{state->open};
   Peer peer;
   boost::system::error_code ec;
@@ -100,7 +103,8 @@ asio::awaitable<void> session(std::shared_ptr<Server::State> state, Worker& work
     worker.sweeping = true;
     asio::co_spawn(*worker.context, sweep(worker), asio::detached);
   }
-  const SessionEnv env{state->options, worker.handler, state->draining, &worker.idle_sequence};
+  const SessionEnv env{state->options, worker.handler, state->draining, &worker.idle_sequence,
+                       request_id.get()};
   co_await serve_session(stream, peer, env);
 }
 
@@ -253,7 +257,12 @@ asio::awaitable<void> Server::accept_loop() {
       });
     }
     socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(*worker.context, session(state, worker, std::move(socket)), asio::detached);
+    // The connection's coroutine runs on its thread's executor, with the request it serves in scope whenever
+    // it is resumed (http/request_executor).
+    auto request_id = std::make_shared<RequestId>();
+    const RequestExecutor executor(worker.context->get_executor(), request_id);
+    asio::co_spawn(executor, session(state, worker, std::move(socket), std::move(request_id)),
+                   asio::detached);
   }
 }
 

@@ -1,6 +1,9 @@
 // http/server: generic HTTP/1.1 transport on Boost.Beast and Asio coroutines. Knows nothing of the API.
 // Owns the listening socket, one coroutine per connection (read → handle → write, keep-alive), the limits
 // on header and body size, read/write timeouts, and draining on shutdown.
+// Every request gets a W3C trace context (http/trace_context): its trace id is the request id that every log
+// line written while serving it carries (http/request_executor) and that the answer's traceparent and
+// X-Request-Id headers return.
 // Never blocks, never lets a malformed or oversized request reach the handler: those get 400/413/431
 // from `on_error` and the connection closes. A handler exception becomes a 500 without details.
 // Threading: one io_context per I/O thread; one acceptor hands each connection to the next thread in turn,
@@ -63,13 +66,13 @@ struct ServerOptions {
   // keep-alive connection of its thread; past it, a new connection is answered 503 with Retry-After and
   // closed.
   std::size_t max_connections = 0;
-  bool access_log = false;
   ErrorResponder on_error;  // renders transport-level errors (400, 413, 431, 500)
   // Files answered by the transport itself, before the handler sees the request (nullptr: none).
   std::shared_ptr<const StaticFiles> static_files;
-  // Told of every answer from `static_files` (the handler's answers are the handler's to count): its method,
-  // status and how long it took. Runs on the I/O thread; must not block.
-  std::function<void(beast_http::verb, unsigned status, std::chrono::nanoseconds took)> on_static_answer;
+  // Told of every answer from `static_files` (the handler's answers are the handler's to count and log), and
+  // how long it took. Runs on the I/O thread; must not block.
+  std::function<void(const Request&, const Response&, const Peer&, std::chrono::nanoseconds took)>
+      on_static_answer;
 };
 
 class Server {

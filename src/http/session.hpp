@@ -12,6 +12,7 @@
 #include "http/message_io.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
+#include "http/trace_context.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/redirect_error.hpp>
@@ -35,6 +36,9 @@ struct SessionEnv {
   const std::atomic<bool>& draining;
   // Counts idle periods on this thread, so shedding can find the oldest idle connection (nullptr: none).
   std::uint64_t* idle_sequence = nullptr;
+  // Where the request being served puts its id (its trace id) for the logs, and from which the answer's
+  // traceparent and X-Request-Id come (nullptr: no trace context).
+  RequestId* request_id = nullptr;
 };
 
 namespace detail {
@@ -265,6 +269,11 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     Request req = parser.release();
     detail::to_origin_form(req);
     const auto started = std::chrono::steady_clock::now();
+    Trace trace;
+    if (env.request_id) {
+      trace = trace_for(req["traceparent"]);
+      env.request_id->set(trace.trace_id);
+    }
     Response res;
     BodyStream body_stream;
     bool from_file = false;
@@ -283,14 +292,12 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     res.version(req.version());
     // Decided after the handler: a drain that began while it ran closes this connection after the answer.
     res.keep_alive(req.keep_alive() && res.keep_alive() && !env.draining.load(std::memory_order_relaxed));
-    if (from_file && o.on_static_answer) {
-      o.on_static_answer(req.method(), res.result_int(), std::chrono::steady_clock::now() - started);
+    if (env.request_id) {
+      res.set("traceparent", trace.traceparent());
+      res.set("X-Request-Id", trace.trace_id);
     }
-    if (o.access_log) {
-      spdlog::info(
-          "event=access method={} target={} status={} bytes={} ms={:.3f}", req.method_string(),
-          log_quote(req.target()), res.result_int(), res.body().size(),
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    if (from_file && o.on_static_answer) {
+      o.on_static_answer(req, res, peer, std::chrono::steady_clock::now() - started);
     }
     if (body_stream && req.method() != beast_http::verb::head) {
       res.set(beast_http::field::server, "cachelab");
@@ -302,6 +309,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
         req.method() == beast_http::verb::head ? std::string_view{} : std::string_view{res.body()};
     detail::render_head(res, res.body().size(), head);
     co_await detail::write_answer(stream, head, body, o, ec);
+    if (env.request_id) env.request_id->clear();  // between requests, nothing is logged as this one's
     if (ec || !res.keep_alive()) break;
   }
   if constexpr (requires { stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec); }) {

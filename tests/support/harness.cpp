@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -52,14 +53,30 @@ bool start_backends_and_seed() {
   return std::system(seed.c_str()) == 0;
 }
 
+struct ServerProcess::Output {
+  std::mutex mutex;
+  std::string text;
+};
+
+std::string ServerProcess::output() const {
+  const std::lock_guard lock(output_->mutex);
+  return output_->text;
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {env("CACHELAB_BIN"), "serve",        "--port",      "0",
-                                   "--database-url",    database_url(), "--redis-url", redis_url(),
-                                   "--log-level",       "warn",         "--threads",   "2"};
-  if (std::find(extra_args.begin(), extra_args.end(), "--threads") != extra_args.end())
-    args.resize(args.size() - 2);
+  std::vector<std::string> args = {env("CACHELAB_BIN"), "serve", "--port", "0"};
+  // Defaults a test may give itself instead (an option given twice is an error).
+  const std::pair<const char*, std::string> defaults[] = {{"--database-url", database_url()},
+                                                          {"--redis-url", redis_url()},
+                                                          {"--log-level", "warn"},
+                                                          {"--threads", "2"}};
+  for (const auto& [flag, value] : defaults) {
+    if (std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end()) continue;
+    args.emplace_back(flag);
+    args.push_back(value);
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -84,12 +101,15 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
     port_ = static_cast<unsigned short>(std::stoi(s.substr(s.rfind(':') + 1)));
     break;
   }
-  // Keep draining stdout (its log lines) in the background so the server never blocks on a full pipe;
-  // with CACHELAB_TEST_VERBOSE set, echo them to help debug a failing test.
-  std::thread([f, verbose = !env("CACHELAB_TEST_VERBOSE").empty()] {
-    char buf[1024];
+  // Keep draining stdout (its log lines) in the background so the server never blocks on a full pipe, and
+  // keep them for output(); with CACHELAB_TEST_VERBOSE set, echo them to help debug a failing test.
+  output_ = std::make_shared<Output>();
+  std::thread([f, out = output_, verbose = !env("CACHELAB_TEST_VERBOSE").empty()] {
+    char buf[4096];
     while (fgets(buf, sizeof buf, f) != nullptr) {
       if (verbose) fputs(buf, stderr);
+      const std::lock_guard lock(out->mutex);
+      out->text += buf;
     }
     fclose(f);
   }).detach();

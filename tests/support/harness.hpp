@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,14 @@ class ServerProcess {
   int pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status (or -1 if it had to be killed).
   int stop(std::chrono::seconds wait = std::chrono::seconds(20));
+  // Every line the server wrote to stdout after its "listening on" line, so far (its logs).
+  std::string output() const;
 
  private:
+  struct Output;
   int pid_ = -1;
   unsigned short port_ = 0;
+  std::shared_ptr<Output> output_;
 };
 
 // For servers started from now on in this test process: UBSan's vptr check probes memory through a pipe,

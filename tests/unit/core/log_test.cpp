@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <chrono>
 #include <thread>
 
@@ -43,6 +45,60 @@ TEST(LogLimiter, LetsAFewThroughEachSecondAndCountsTheRest) {
   auto after = limit.admit();
   ASSERT_TRUE(after);
   EXPECT_EQ(*after, 0);
+}
+
+TEST(JsonLogs, TheEventIsTheMessageAndThePairsAreTypedFields) {
+  const auto line = log_line_as_json(
+      "2026-11-30T10:00:00.000Z", "info",
+      R"(event=access method=GET target="/products/1?q=a b" status=200 bytes=512 ms=0.125 ok=true id=007)",
+      "4bf9");
+  const auto v = boost::json::parse(line);  // one valid JSON object
+  EXPECT_EQ(
+      line,
+      R"({"ts":"2026-11-30T10:00:00.000Z","level":"info","msg":"access","request_id":"4bf9","method":"GET",)"
+      R"("target":"/products/1?q=a b","status":200,"bytes":512,"ms":0.125,"ok":true,"id":"007"})");
+  EXPECT_EQ(v.at("status").as_int64(), 200);
+}
+
+TEST(JsonLogs, QuotedValuesComeBackAsTheTextLogQuoteWasGiven) {
+  const std::string nasty = "line one\nline \"two\" \\ tab\t bell\a";
+  const auto line = log_line_as_json("t", "warn", "event=x detail=" + log_quote(nasty));
+  EXPECT_EQ(boost::json::parse(line).at("detail").as_string(), nasty) << line;
+}
+
+TEST(JsonLogs, AMessageThatIsNotPairsIsTheMessageWhole) {
+  for (const std::string m : {"plain words here", "k=\"unterminated", "=value", "event=x junk"}) {
+    const auto v = boost::json::parse(log_line_as_json("t", "info", m));
+    EXPECT_EQ(v.at("msg").as_string(), m);  // e.g. a word without '=' is not a pair
+  }
+}
+
+TEST(JsonLogs, TheFormatWordIsTextJsonOrAuto) {
+  EXPECT_EQ(parse_log_format("json"), LogFormat::json);
+  EXPECT_EQ(parse_log_format("text"), LogFormat::text);
+  EXPECT_TRUE(parse_log_format("auto").has_value());
+  EXPECT_FALSE(parse_log_format("xml").has_value());
+}
+
+TEST(RequestIdScope, NestsAndRestores) {
+  RequestId a, b;
+  a.set("aaa");
+  b.set(std::string(40, 'b'));
+  EXPECT_EQ(RequestIdScope::current(), "");
+  {
+    const RequestIdScope outer(&a);
+    EXPECT_EQ(RequestIdScope::current(), "aaa");
+    {
+      const RequestIdScope inner(&b);
+      EXPECT_EQ(RequestIdScope::current(), std::string(32, 'b'));  // cut at 32
+    }
+    EXPECT_EQ(RequestIdScope::current(), "aaa");
+    a.set("ccc");  // the transport's next request on the same connection
+    EXPECT_EQ(RequestIdScope::current(), "ccc");
+    a.clear();
+    EXPECT_EQ(RequestIdScope::current(), "");
+  }
+  EXPECT_EQ(RequestIdScope::current(), "");
 }
 
 }  // namespace
