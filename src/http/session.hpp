@@ -166,7 +166,9 @@ inline void to_origin_form(Request& req) {
 // The status line and fields of `res` as bytes, into `out` (cleared first; its capacity is reused), with
 // Server and Content-Length added unless the response set them. `content_length` is the body's size (for
 // HEAD, the GET's).
-inline void render_head(const Response& res, std::size_t content_length, std::string& out) {
+// `trace`: its traceparent and X-Request-Id headers are added (null: none).
+inline void render_head(const Response& res, std::size_t content_length, std::string& out,
+                        const Trace* trace = nullptr) {
   out.clear();
   out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   const auto status = res.result_int();
@@ -188,6 +190,7 @@ inline void render_head(const Response& res, std::size_t content_length, std::st
     out += "\r\n";
   }
   if (!server) out += "Server: cachelab\r\n";
+  if (trace) trace->append_headers(out);
   if (!length && !(status < 200 || status == 204 || status == 304)) {
     out += "Content-Length: ";
     end = std::to_chars(number, number + sizeof number, content_length).ptr;
@@ -272,7 +275,7 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     Trace trace;
     if (env.request_id) {
       trace = trace_for(req["traceparent"]);
-      env.request_id->set(trace.trace_id);
+      env.request_id->set(trace.id());
     }
     Response res;
     BodyStream body_stream;
@@ -292,22 +295,22 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
     res.version(req.version());
     // Decided after the handler: a drain that began while it ran closes this connection after the answer.
     res.keep_alive(req.keep_alive() && res.keep_alive() && !env.draining.load(std::memory_order_relaxed));
-    if (env.request_id) {
-      res.set("traceparent", trace.traceparent());
-      res.set("X-Request-Id", trace.trace_id);
-    }
     if (from_file && o.on_static_answer) {
       o.on_static_answer(req, res, peer, std::chrono::steady_clock::now() - started);
     }
     if (body_stream && req.method() != beast_http::verb::head) {
       res.set(beast_http::field::server, "cachelab");
+      if (env.request_id) {
+        res.set("traceparent", trace.traceparent());
+        res.set("X-Request-Id", trace.id());
+      }
       co_await detail::write_streamed(stream, res, body_stream, env);
       break;
     }
     // HEAD: the GET's head, Content-Length included, and no body.
     const std::string_view body =
         req.method() == beast_http::verb::head ? std::string_view{} : std::string_view{res.body()};
-    detail::render_head(res, res.body().size(), head);
+    detail::render_head(res, res.body().size(), head, env.request_id ? &trace : nullptr);
     co_await detail::write_answer(stream, head, body, o, ec);
     if (env.request_id) env.request_id->clear();  // between requests, nothing is logged as this one's
     if (ec || !res.keep_alive()) break;

@@ -16,17 +16,16 @@ bool all_zero(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
 }
 
-std::string random_hex(std::size_t digits) {
+// Fills `out` with random lower-case hex digits, never all zero (an all-zero id is invalid).
+template <std::size_t N>
+void random_hex(std::array<char, N>& out) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(digits);
-  while (out.size() < digits) {
+  for (std::size_t i = 0; i < N; i += 16) {
     auto bits = random();
-    for (int i = 0; i < 16 && out.size() < digits; ++i, bits >>= 4) out.push_back(hex[bits & 0xf]);
+    for (std::size_t j = i; j < std::min(N, i + 16); ++j, bits >>= 4) out[j] = hex[bits & 0xf];
   }
-  if (all_zero(out)) out.back() = '1';  // an all-zero id is invalid
-  return out;
+  if (all_zero({out.data(), N})) out[N - 1] = '1';
 }
 
 }  // namespace
@@ -48,14 +47,35 @@ std::optional<TraceParent> parse_traceparent(std::string_view h) {
 Trace trace_for(std::string_view header) {
   Trace t;
   if (auto parent = parse_traceparent(header)) {
-    t.trace_id = std::move(parent->trace_id);
-    t.flags = std::move(parent->flags);
+    std::copy_n(parent->trace_id.data(), t.trace_id.size(), t.trace_id.data());
+    std::copy_n(parent->flags.data(), t.flags.size(), t.flags.data());
   } else {
-    t.trace_id = random_hex(32);
-    t.flags = "00";
+    random_hex(t.trace_id);
   }
-  t.span_id = random_hex(16);
+  random_hex(t.span_id);
   return t;
+}
+
+void Trace::append_headers(std::string& out) const {
+  out += "traceparent: 00-";
+  out.append(trace_id.data(), trace_id.size());
+  out += '-';
+  out.append(span_id.data(), span_id.size());
+  out += '-';
+  out.append(flags.data(), flags.size());
+  out += "\r\nX-Request-Id: ";
+  out.append(trace_id.data(), trace_id.size());
+  out += "\r\n";
+}
+
+std::string Trace::traceparent() const {
+  std::string out = "00-";
+  out.append(trace_id.data(), trace_id.size());
+  out += '-';
+  out.append(span_id.data(), span_id.size());
+  out += '-';
+  out.append(flags.data(), flags.size());
+  return out;
 }
 
 }  // namespace cachelab::http

@@ -19,12 +19,16 @@ struct TraceParent {
 // `00-<trace-id>-<parent-id>-<flags>` (other versions: their first four fields); nullopt when malformed.
 std::optional<TraceParent> parse_traceparent(std::string_view header);
 
-// The trace this request belongs to and this server's span in it.
+// The trace this request belongs to and this server's span in it, in fixed buffers (no allocation per
+// request).
 struct Trace {
-  std::string trace_id;
-  std::string span_id;  // 16 hex digits
-  std::string flags;
-  std::string traceparent() const { return "00-" + trace_id + "-" + span_id + "-" + flags; }
+  std::array<char, 32> trace_id{};  // lower-case hex
+  std::array<char, 16> span_id{};
+  std::array<char, 2> flags{'0', '0'};
+  std::string_view id() const { return {trace_id.data(), trace_id.size()}; }
+  // "traceparent: 00-<trace>-<span>-<flags>\r\nX-Request-Id: <trace>\r\n", as the answer's head carries it.
+  void append_headers(std::string& out) const;
+  std::string traceparent() const;
 };
 
 // The incoming header's trace, or a new one (flags 00); a new span either way.
