@@ -57,5 +57,7 @@ boost::asio::awaitable<Response> health(const Api&, RequestContext&);
 boost::asio::awaitable<Response> ready(const Api&, RequestContext&);
 boost::asio::awaitable<Response> index(const Api&, RequestContext&);
 boost::asio::awaitable<Response> metrics(const Api&, RequestContext&);
+// api/openapi.cpp — the OpenAPI 3.1 document of this table.
+boost::asio::awaitable<Response> openapi(const Api&, RequestContext&);
 
 }  // namespace cachelab::api

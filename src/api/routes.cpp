@@ -26,6 +26,9 @@ boost::asio::awaitable<Response> answered(Response res) {
 const std::array table = {
     Endpoint{{verb::get, "/api", open, "This list of endpoints (the dashboard is at /)"}, index},
     Endpoint{{verb::get, "/health", open, "Liveness: answers without touching any backend"}, health},
+    Endpoint{{verb::get, "/openapi.json", open,
+              "OpenAPI 3.1 description of every endpoint: parameters, bodies, answers and the error shape"},
+             openapi},
     Endpoint{{verb::get, "/metrics", open,
               "Prometheus metrics (text format 0.0.4): requests, cache outcomes, pools, Redis, the process"},
              metrics},
