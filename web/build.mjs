@@ -1,7 +1,8 @@
 // Builds the dashboard and writes it as a C++ source file the binary compiles in.
 //   node web/build.mjs --out DIR     → DIR/dashboard_files.cpp (+ DIR/dist/ with the same files, to inspect)
 // esbuild bundles web/src/main.js (with Chart.js from node_modules) and web/src/style.css, minified, under
-// content-hashed names; index.html gets those names; each file gets a strong ETag and, when it pays, a gzip
+// content-hashed names; index.html gets those names; the API page at /docs (web/docs/: Swagger UI from
+// node_modules over /openapi.json) is bundled the same way; each file gets a strong ETag and, when it pays, a gzip
 // variant. Nothing is fetched from the network: every input is in the repository or in node_modules.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -22,7 +23,7 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'assets'), { recursive: true });
 
 const result = await build({
-  entryPoints: { app: join(here, 'src/main.js') },
+  entryPoints: { app: join(here, 'src/main.js'), docs: join(here, 'docs/docs.js') },
   bundle: true,
   minify: true,
   format: 'esm',
@@ -40,22 +41,37 @@ const result = await build({
 
 const files = [];
 const add = (path, type, bytes, immutable) => files.push({ path, type, bytes: Buffer.from(bytes), immutable });
-let script = '', style = '', legal = '';
+// Each entry's script, stylesheet and licence file, by entry name (app: the dashboard, docs: the API page).
+const built = { app: {}, docs: {} };
 for (const file of Object.keys(result.metafile.outputs)) {
   const name = '/assets/' + relative(join(dist, 'assets'), file);
-  const bytes = readFileSync(file);
-  if (name.endsWith('.js')) { script = name; add(name, 'text/javascript; charset=utf-8', bytes, true); }
-  else if (name.endsWith('.css')) { style = name; add(name, 'text/css; charset=utf-8', bytes, true); }
-  else if (name.endsWith('.LEGAL.txt')) { legal = name; add(name, 'text/plain; charset=utf-8', bytes, true); }
+  const entry = built[name.slice('/assets/'.length).split('-')[0]];
+  if (!entry) continue;
+  let bytes = readFileSync(file);
+  if (entry === built.docs && name.endsWith('.LEGAL.txt')) {
+    // Swagger UI's own licence, notice and the licences of what its bundle contains, served with the page.
+    const ui = join(here, '..', 'node_modules', 'swagger-ui-dist');
+    bytes = Buffer.concat([bytes, ...['LICENSE', 'NOTICE', 'swagger-ui-bundle.js.LICENSE.txt'].map(
+      (f) => Buffer.from(`\n\n=== swagger-ui-dist/${f} ===\n\n${readFileSync(join(ui, f), 'utf8')}`))]);
+  }
+  if (name.endsWith('.js')) { entry.script = name; add(name, 'text/javascript; charset=utf-8', bytes, true); }
+  else if (name.endsWith('.css')) { entry.style = name; add(name, 'text/css; charset=utf-8', bytes, true); }
+  else if (name.endsWith('.LEGAL.txt')) { entry.legal = name; add(name, 'text/plain; charset=utf-8', bytes, true); }
 }
-if (!script || !style || !legal) throw new Error('web/build.mjs: esbuild produced no script, stylesheet or licenses');
-const html = readFileSync(join(here, 'index.html'), 'utf8')
-  .replace('%SCRIPT%', script)
-  .replace('%STYLE%', style)
-  .replace('%LEGAL%', legal);
-if (/%[A-Z]+%/.test(html)) throw new Error('web/build.mjs: a placeholder is left in index.html');
+for (const [entry, { script, style, legal }] of Object.entries(built)) {
+  if (!script || !style || !legal) throw new Error(`web/build.mjs: esbuild produced no script, stylesheet or licenses for ${entry}`);
+}
+const page = (source, values) => {
+  let html = readFileSync(join(here, source), 'utf8');
+  for (const [k, v] of Object.entries(values)) html = html.replace(`%${k}%`, v);
+  if (/%[A-Z_]+%/.test(html)) throw new Error(`web/build.mjs: a placeholder is left in ${source}`);
+  return html;
+};
+const html = page('index.html', { SCRIPT: built.app.script, STYLE: built.app.style, LEGAL: built.app.legal });
 writeFileSync(join(dist, 'index.html'), html);
 add('/', 'text/html; charset=utf-8', html, false);
+const docs = page('docs/index.html', { DOCS_SCRIPT: built.docs.script, DOCS_STYLE: built.docs.style, DOCS_LEGAL: built.docs.legal });
+add('/docs', 'text/html; charset=utf-8', docs, false);
 add('/favicon.svg', 'image/svg+xml', readFileSync(join(here, 'favicon.svg')), false);
 
 // C++ string literal of arbitrary bytes: printable ASCII as is, everything else as 3-digit octal escapes

@@ -268,6 +268,36 @@ test('no accessibility violations in any view (axe-core: WCAG 2.1 A/AA and best 
   }
 });
 
+test('the API page (/docs) lists every route and "try it out" of GET /products/{id} answers 200, offline under the strict CSP', async () => {
+  const docs = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const seen = [];
+  docs.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') seen.push(`console: ${m.text()}`); });
+  docs.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
+  docs.on('request', (r) => { if (!r.url().startsWith(server.url)) seen.push(`request elsewhere: ${r.url()}`); });
+  try {
+    // Reached from the dashboard's footer link.
+    await page.goto(server.url + '/');
+    assert.equal(await page.getByRole('link', { name: 'API docs' }).getAttribute('href'), '/docs');
+    const response = await docs.goto(server.url + '/docs');
+    assert.match(response.headers()['content-security-policy'], /script-src 'self';/);
+    const routes = (await api('/api')).body.endpoints.length;
+    await docs.locator('.opblock').nth(routes - 1).waitFor({ timeout: 20000 });
+    assert.equal(await docs.locator('.opblock').count(), routes, 'one operation per route of GET /api');
+    const op = docs.locator('#operations-default-get_products_id');
+    await op.locator('.opblock-summary').click();
+    await op.getByRole('button', { name: 'Try it out' }).click();
+    await op.locator('input[placeholder="id"]').fill('1');
+    await op.getByRole('button', { name: 'Execute' }).click();
+    const status = op.locator('.live-responses-table tbody .response-col_status').first();
+    await status.waitFor({ timeout: 10000 });
+    assert.equal((await status.innerText()).trim(), '200');
+    assert.match(await op.locator('.live-responses-table tbody .response-col_description').first().innerText(), /"id": 1/);
+    assert.deepEqual(seen, []);
+  } finally {
+    await docs.close();
+  }
+});
+
 test('no console errors, page errors or dialogs happened', () => {
   assert.deepEqual(problems, []);
 });
