@@ -1,7 +1,7 @@
 // GET /openapi.json against the real binary and the private backends: the document validates as OpenAPI 3.1
 // (npm @seriousme/openapi-schema-validator), lists every route of GET /api, its documented examples match
 // their own schemas, and the live answer of every request the document says to try matches the schema it
-// documents for that answer.
+// documents for that answer (and its example, where it shows one).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -84,6 +84,8 @@ test("every request the document offers to try answers as documented", async () 
       const validate = schemaOf(media.schema);
       const body = await res.json();
       assert.ok(validate(body), `${op["x-try"]}: ${JSON.stringify(validate.errors)}\n${JSON.stringify(body).slice(0, 400)}`);
+      // Where the document shows an example of this answer, the live answer is that example.
+      if (media.example !== undefined) assert.deepEqual(body, media.example, `${op["x-try"]}: the documented example`);
       tried++;
     }
   }
