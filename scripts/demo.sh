@@ -19,6 +19,8 @@ cat <<MSG
   cachelab is starting on http://127.0.0.1:$PORT
     dashboard     http://127.0.0.1:$PORT/
     API index     http://127.0.0.1:$PORT/api
+    API docs      http://127.0.0.1:$PORT/docs   (OpenAPI: /openapi.json)
+    metrics       http://127.0.0.1:$PORT/metrics   (Prometheus)
     a product     http://127.0.0.1:$PORT/products/1   (run it twice: MISS, then HIT)
     cache stats   http://127.0.0.1:$PORT/cache/stats
   CORS: pages from ${CORS_ALLOW_ORIGINS:-no other origin} may call the API (CORS_ALLOW_ORIGINS= to change)
