@@ -198,17 +198,21 @@ class PgCatalog final : public Catalog, public Inspector {
   // The statements by name (the SQL is in db/statements) and their parameters: the catalog's own values (ids,
   // search text, product fields), never credentials, which no statement takes.
   static void log_slow(std::span<const Query> queries, Clock::duration took) {
-    std::string statements, params;
+    std::string names, params;
+    std::string_view endpoint = "-";  // the read endpoint the statements serve; "-" for writes and pings
     for (const auto& q : queries) {
-      if (!statements.empty()) statements += ',';
-      statements += q.statement ? q.statement : "sql";
+      if (!names.empty()) names += ',';
+      names += q.statement ? q.statement : "sql";
+      for (const auto& s : statements()) {
+        if (q.statement && s.endpoint && std::string_view(s.name) == q.statement) endpoint = s.endpoint;
+      }
       for (const auto& p : q.params) {
         if (!params.empty()) params += ',';
         params += p.value_or("NULL");
       }
     }
-    spdlog::warn("event=slow_query statements={} params={} ms={:.3f}", statements, log_quote(params),
-                 std::chrono::duration<double, std::milli>(took).count());
+    spdlog::warn("event=slow_query endpoint={} statements={} params={} ms={:.3f}", endpoint, names,
+                 log_quote(params), std::chrono::duration<double, std::milli>(took).count());
   }
 
   asio::any_io_executor ex_;

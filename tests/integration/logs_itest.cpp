@@ -130,6 +130,7 @@ TEST_F(LogsTest, EveryLineWrittenForARequestNamesIt) {
   ASSERT_TRUE(
       eventually([&] { return (line = find_line(server.output(), "slow_query", trace_id)).has_value(); }, 5s))
       << server.output();
+  EXPECT_EQ(line->at("endpoint"), "product");
   EXPECT_EQ(line->at("statements"), "product_by_id");
   EXPECT_EQ(line->at("params"), "8");
   EXPECT_GE(line->at("ms").as_double(), 100);
