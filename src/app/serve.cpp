@@ -23,6 +23,9 @@
 #include "service/catalog_service.hpp"
 #include "web/dashboard.hpp"
 
+#include <csignal>
+#include <optional>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -255,12 +258,22 @@ asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& wo
 }
 
 // Runs every worker's event loop (the first on this thread) until the drain after a signal stops them.
+// A second SIGTERM or SIGINT while the first one's drain runs changes nothing (it is said in the log); the
+// set is the caller's, so that it keeps the signals handled through the clean-up after the event loops stop.
+void ignore_further_signals(asio::signal_set& signals) {
+  signals.async_wait([&signals](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("event=shutdown_under_way signal={}", sig);
+    ignore_further_signals(signals);
+  });
+}
+
 void run_until_stopped(const config::ServeConfig& c, http::Server& server, std::vector<Worker>& workers,
-                       lab::Lab& lab, std::atomic<bool>& draining) {
+                       lab::Lab& lab, std::atomic<bool>& draining, asio::signal_set& signals) {
   asio::io_context& main = *workers[0].context;
-  asio::signal_set signals(main, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
+    ignore_further_signals(signals);
     spdlog::info("event=shutdown signal={} grace_s={}", sig, c.shutdown_grace_seconds);
     draining.store(true);
     lab.stop();  // its run ends and it puts Redis settings back while the event loops still run
@@ -401,7 +414,10 @@ int run_serve(const config::ServeConfig& c) {
   fmt::print("listening on {}:{}\n", c.host, port);  // tests and scripts wait for this exact line on stdout
   std::fflush(stdout);
 
-  run_until_stopped(c, *server, workers, *shared.lab, *draining);
+  // Created before the event loops run and kept until the io_contexts go: a signal during the clean-up below
+  // is handled (and ignored) rather than killing the process mid-way with the default action.
+  std::optional<asio::signal_set> signals(std::in_place, *workers[0].context, SIGINT, SIGTERM);
+  run_until_stopped(c, *server, workers, *shared.lab, *draining, *signals);
 
   shared.lab->shutdown();  // joined before the services its hooks use go away
   server->close();
@@ -416,6 +432,11 @@ int run_serve(const config::ServeConfig& c) {
     w.redis.reset();
     w.listener.reset();
   }
+  // From here to exit a signal is ignored: the set's handler goes with it and the default action would kill
+  // us.
+  signals.reset();
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
   workers.clear();  // the io_contexts last
   spdlog::info("event=stopped");
   return 0;

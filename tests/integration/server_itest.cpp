@@ -380,6 +380,16 @@ TEST_F(ServerTest, SigtermFinishesTheRequestInFlightRefusesNewConnectionsAndExit
   EXPECT_EQ(server.stop(), 0);
 }
 
+// SIGTERM again and again through the whole shutdown (an impatient supervisor, a second Ctrl-C): the drain
+// and the clean-up after it still end in exit 0, never in a death by the signal's default action.
+TEST_F(ServerTest, RepeatedSigtermsDuringShutdownStillExitZero) {
+  for (int round = 0; round < 3; ++round) {
+    ServerProcess server({"--l1-max-bytes", "1048576"});
+    ASSERT_EQ(http(server.port(), "GET", "/products/3").status, 200);
+    EXPECT_EQ(server.stop(std::chrono::seconds(20), true), 0) << "round " << round;
+  }
+}
+
 TEST_F(ServerTest, TheDashboardIsServedFromTheBinaryWithItsAssets) {
   ServerProcess server;
   auto page = http(server.port(), "GET", "/");

@@ -116,18 +116,19 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
   if (port_ == 0) throw std::runtime_error("server did not print its port");
 }
 
-int ServerProcess::stop(std::chrono::seconds wait) {
+int ServerProcess::stop(std::chrono::seconds wait, bool repeat) {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
   const auto until = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < until) {
+    if (repeat) kill(pid_, SIGTERM);
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     struct timespec ts {
-      0, 20'000'000
+      0, repeat ? 10'000'000 : 20'000'000
     };
     nanosleep(&ts, nullptr);
   }

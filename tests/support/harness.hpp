@@ -34,8 +34,9 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
   unsigned short port() const { return port_; }
   int pid() const { return pid_; }
-  // Sends SIGTERM and returns the exit status (or -1 if it had to be killed).
-  int stop(std::chrono::seconds wait = std::chrono::seconds(20));
+  // Sends SIGTERM (with `repeat`, again every 10 ms until it exits) and returns the exit status (-1 if it was
+  // killed, by a signal or because it outlived `wait`).
+  int stop(std::chrono::seconds wait = std::chrono::seconds(20), bool repeat = false);
   // Every line the server wrote to stdout after its "listening on" line, so far (its logs).
   std::string output() const;
 
