@@ -60,28 +60,25 @@ awaitable<Response> metrics(const Api& api, RequestContext&) {
   const auto stats = co_await api.services.admin->cache_stats(false);
   std::string body = api.options.metrics->expose();
   metrics::Writer w(body);
-  w.family("cachelab_redis_up", "1 when Redis answered this scrape's INFO, else 0.", "gauge");
-  w.sample("cachelab_redis_up", stats.redis ? 1 : 0);
+  w.single("cachelab_redis_up", "1 when Redis answered this scrape's INFO, else 0.", "gauge",
+           stats.redis ? 1 : 0);
   if (const auto& r = stats.redis) {
-    const auto put = [&](std::string_view name, std::string_view help, std::string_view type, double v) {
-      w.family(name, help, type);
-      w.sample(name, v);
-    };
-    put("cachelab_redis_used_memory_bytes", "Redis's used_memory.", "gauge",
-        static_cast<double>(r->used_memory));
-    put("cachelab_redis_maxmemory_bytes", "Redis's maxmemory (0: no limit).", "gauge",
-        static_cast<double>(r->maxmemory));
-    put("cachelab_redis_evicted_keys_total", "Keys Redis evicted for maxmemory (since Redis started).",
-        "counter", static_cast<double>(r->evicted_keys));
-    put("cachelab_redis_expired_keys_total", "Keys Redis expired (since Redis started).", "counter",
-        static_cast<double>(r->expired_keys));
-    put("cachelab_redis_keyspace_hits_total", "Redis's keyspace hits, every client's (since Redis started).",
-        "counter", static_cast<double>(r->keyspace_hits));
-    put("cachelab_redis_keyspace_misses_total",
-        "Redis's keyspace misses, every client's (since Redis started).", "counter",
-        static_cast<double>(r->keyspace_misses));
-    put("cachelab_redis_connected_clients", "Clients connected to Redis, every process's.", "gauge",
-        static_cast<double>(r->connected_clients));
+    w.single("cachelab_redis_used_memory_bytes", "Redis's used_memory.", "gauge",
+             static_cast<double>(r->used_memory));
+    w.single("cachelab_redis_maxmemory_bytes", "Redis's maxmemory (0: no limit).", "gauge",
+             static_cast<double>(r->maxmemory));
+    w.single("cachelab_redis_evicted_keys_total", "Keys Redis evicted for maxmemory (since Redis started).",
+             "counter", static_cast<double>(r->evicted_keys));
+    w.single("cachelab_redis_expired_keys_total", "Keys Redis expired (since Redis started).", "counter",
+             static_cast<double>(r->expired_keys));
+    w.single("cachelab_redis_keyspace_hits_total",
+             "Redis's keyspace hits, every client's (since Redis started).", "counter",
+             static_cast<double>(r->keyspace_hits));
+    w.single("cachelab_redis_keyspace_misses_total",
+             "Redis's keyspace misses, every client's (since Redis started).", "counter",
+             static_cast<double>(r->keyspace_misses));
+    w.single("cachelab_redis_connected_clients", "Clients connected to Redis, every process's.", "gauge",
+             static_cast<double>(r->connected_clients));
   }
   Response res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/json_writer.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
@@ -18,50 +20,6 @@ namespace cachelab {
 namespace {
 
 thread_local const RequestId* current_request = nullptr;
-
-void append_json_string(std::string& out, std::string_view v) {
-  out.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-bool is_json_number(std::string_view v) {
-  std::size_t i = 0;
-  if (i < v.size() && v[i] == '-') ++i;
-  if (i == v.size() || v[i] < '0' || v[i] > '9') return false;
-  if (v[i] == '0' && i + 1 < v.size() && v[i + 1] >= '0' && v[i + 1] <= '9') return false;  // no leading 0
-  while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-  if (i < v.size() && v[i] == '.') {
-    ++i;
-    if (i == v.size() || v[i] < '0' || v[i] > '9') return false;
-    while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-  }
-  return i == v.size();
-}
 
 // A value log_quote() wrote, back to its text (the inverse of its escapes); `in` starts after the opening
 // quote and ends after the closing one. False when the quote never closes.

@@ -1,5 +1,7 @@
 #include "core/metrics.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -15,11 +17,6 @@ std::atomic<std::uint64_t> next_registry_id{1};
 thread_local std::uint64_t cached_registry = 0;
 thread_local detail::Cell* cached_cells = nullptr;
 
-void append_int(std::string& out, std::int64_t v) {
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
-}
-
 void append_number(std::string& out, double v) {
   if (std::isnan(v)) {
     out += "NaN";
@@ -33,28 +30,15 @@ void append_number(std::string& out, double v) {
   }
 }
 
-// A label value: backslash, double quote and line feed escaped (the format's only escapes).
-void append_label_value(std::string& out, std::string_view v) {
+// The format's escapes: backslash and line feed, and in a label value (`quote`) the double quote too.
+void append_escaped(std::string& out, std::string_view v, bool quote) {
   for (char c : v) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (quote && c == '"') {
       out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-}
-
-// HELP text: backslash and line feed escaped.
-void append_help(std::string& out, std::string_view v) {
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
     } else {
       out += c;
     }
@@ -118,7 +102,7 @@ void Writer::family(std::string_view name, std::string_view help, std::string_vi
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
-  append_help(out_, help);
+  append_escaped(out_, help, false);
   out_ += "\n# TYPE ";
   out_ += name;
   out_ += ' ';
@@ -126,23 +110,38 @@ void Writer::family(std::string_view name, std::string_view help, std::string_vi
   out_ += '\n';
 }
 
-void Writer::sample(std::string_view name, double value,
-                    std::span<const std::pair<std::string_view, std::string_view>> labels) {
-  out_ += name;
-  if (!labels.empty()) {
-    out_ += '{';
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      if (i) out_ += ',';
-      out_ += labels[i].first;
-      out_ += "=\"";
-      append_label_value(out_, labels[i].second);
-      out_ += '"';
-    }
-    out_ += '}';
+void Writer::labels(std::span<const Label> labels) {
+  if (labels.empty()) return;
+  out_ += '{';
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (i) out_ += ',';
+    out_ += labels[i].first;
+    out_ += "=\"";
+    append_escaped(out_, labels[i].second, true);
+    out_ += '"';
   }
+  out_ += '}';
+}
+
+void Writer::sample(std::string_view name, double value, std::span<const Label> labels) {
+  out_ += name;
+  this->labels(labels);
   out_ += ' ';
   append_number(out_, value);
   out_ += '\n';
+}
+
+void Writer::sample(std::string_view name, std::int64_t value, std::span<const Label> labels) {
+  out_ += name;
+  this->labels(labels);
+  out_ += ' ';
+  append_int(out_, value);
+  out_ += '\n';
+}
+
+void Writer::single(std::string_view name, std::string_view help, std::string_view type, double value) {
+  family(name, help, type);
+  sample(name, value);
 }
 
 Registry::Registry(std::size_t capacity)
@@ -275,63 +274,33 @@ std::string Registry::expose() const {
                          : f->type == Type::gauge ? "gauge"
                                                   : "histogram";
       w.family(f->name, f->help, type);
-      const auto labels = [&](const Child& c, std::string_view le = {}) {
-        if (f->label_names.empty() && le.empty()) return;
-        out += '{';
-        for (std::size_t i = 0; i < f->label_names.size(); ++i) {
-          if (i) out += ',';
-          out += f->label_names[i];
-          out += "=\"";
-          append_label_value(out, c.values[i]);
-          out += '"';
-        }
-        if (!le.empty()) {
-          if (!f->label_names.empty()) out += ',';
-          out += "le=\"";
-          out += le;
-          out += '"';
-        }
-        out += '}';
-      };
+      const std::string bucket = f->name + "_bucket", sum_name = f->name + "_sum", count = f->name + "_count";
+      std::vector<Writer::Label> labels;
+      std::string le;
       for (const auto& c : f->children) {
+        labels.clear();
+        for (std::size_t i = 0; i < f->label_names.size(); ++i)
+          labels.emplace_back(f->label_names[i], c.values[i]);
         if (f->type != Type::histogram) {
-          out += f->name;
-          labels(c);
-          out += ' ';
-          append_int(out, sum(c.cell));
-          out += '\n';
+          w.sample(f->name, sum(c.cell), labels);
           continue;
         }
+        const auto n = static_cast<std::uint32_t>(f->bounds.size());
         std::int64_t cumulative = 0;
-        std::string le;
-        for (std::size_t b = 0; b <= f->bounds.size(); ++b) {
-          cumulative += sum(c.cell + static_cast<std::uint32_t>(b));
+        for (std::uint32_t b = 0; b <= n; ++b) {
+          cumulative += sum(c.cell + b);
           le.clear();
-          if (b < f->bounds.size()) {
+          if (b < n) {
             append_number(le, f->bounds[b]);
           } else {
             le = "+Inf";
           }
-          out += f->name;
-          out += "_bucket";
-          labels(c, le);
-          out += ' ';
-          append_int(out, cumulative);
-          out += '\n';
+          labels.emplace_back("le", le);
+          w.sample(bucket, cumulative, labels);
+          labels.pop_back();
         }
-        const auto n = static_cast<std::uint32_t>(f->bounds.size());
-        out += f->name;
-        out += "_sum";
-        labels(c);
-        out += ' ';
-        append_number(out, static_cast<double>(sum(c.cell + n + 2)) / 1e9);
-        out += '\n';
-        out += f->name;
-        out += "_count";
-        labels(c);
-        out += ' ';
-        append_int(out, cumulative);  // the +Inf bucket's figure, read once: the two always agree
-        out += '\n';
+        w.sample(sum_name, static_cast<double>(sum(c.cell + n + 2)) / 1e9, labels);
+        w.sample(count, cumulative, labels);  // the +Inf bucket's figure, read once: the two always agree
       }
     }
   }

@@ -91,17 +91,22 @@ class Histogram {
 // Latency buckets from 50 µs to 5 s: a near-cache hit and a slow query both land in a bucket of their own.
 std::span<const double> latency_buckets();
 
-// Writes samples computed at scrape time (process figures, another component's snapshot).
+// Writes families and samples in the text format: the registry's own, and those collectors compute at scrape
+// time (process figures, another component's snapshot).
 class Writer {
  public:
+  using Label = std::pair<std::string_view, std::string_view>;  // name, value
   explicit Writer(std::string& out) : out_(out) {}
-  // Starts a family: its # HELP and # TYPE lines. `type` is "counter", "gauge" or "untyped".
+  // Starts a family: its # HELP and # TYPE lines. `type` is "counter", "gauge", "histogram" or "untyped".
   void family(std::string_view name, std::string_view help, std::string_view type);
-  // One sample of the family just started; `labels` are name/value pairs.
-  void sample(std::string_view name, double value,
-              std::span<const std::pair<std::string_view, std::string_view>> labels = {});
+  // One sample of the family just started.
+  void sample(std::string_view name, double value, std::span<const Label> labels = {});
+  void sample(std::string_view name, std::int64_t value, std::span<const Label> labels = {});
+  // A family of one sample without labels.
+  void single(std::string_view name, std::string_view help, std::string_view type, double value);
 
  private:
+  void labels(std::span<const Label> labels);
   std::string& out_;
 };
 

@@ -56,25 +56,26 @@ Trace trace_for(std::string_view header) {
   return t;
 }
 
-void Trace::append_headers(std::string& out) const {
-  out += "traceparent: 00-";
+void Trace::append_traceparent(std::string& out) const {
+  out += "00-";
   out.append(trace_id.data(), trace_id.size());
   out += '-';
   out.append(span_id.data(), span_id.size());
   out += '-';
   out.append(flags.data(), flags.size());
+}
+
+void Trace::append_headers(std::string& out) const {
+  out += "traceparent: ";
+  append_traceparent(out);
   out += "\r\nX-Request-Id: ";
   out.append(trace_id.data(), trace_id.size());
   out += "\r\n";
 }
 
 std::string Trace::traceparent() const {
-  std::string out = "00-";
-  out.append(trace_id.data(), trace_id.size());
-  out += '-';
-  out.append(span_id.data(), span_id.size());
-  out += '-';
-  out.append(flags.data(), flags.size());
+  std::string out;
+  append_traceparent(out);
   return out;
 }
 

@@ -29,6 +29,9 @@ struct Trace {
   // "traceparent: 00-<trace>-<span>-<flags>\r\nX-Request-Id: <trace>\r\n", as the answer's head carries it.
   void append_headers(std::string& out) const;
   std::string traceparent() const;
+
+ private:
+  void append_traceparent(std::string& out) const;
 };
 
 // The incoming header's trace, or a new one (flags 00); a new span either way.
