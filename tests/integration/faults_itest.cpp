@@ -152,10 +152,7 @@ class SlowFlood {
 
 class FaultsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    ASSERT_TRUE(start_backends_and_seed());
-    allow_descriptor_exhaustion();
-  }
+  static void SetUpTestSuite() { ASSERT_TRUE(start_backends_and_seed()); }
   static void TearDownTestSuite() {
     std::string table =
         "| fault | cached reads | failed | p99 during (ms) | max during (ms) | hits ≥ 95% after "

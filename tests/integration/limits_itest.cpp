@@ -138,7 +138,6 @@ TEST_F(LimitsTest, AHeadThatIsNotCompleteInTimeIsCut) {
 // A new client still gets an answer, 503, from the descriptor held in reserve; once descriptors free up,
 // service resumes.
 TEST_F(LimitsTest, OutOfDescriptorsANewClientIsToldRatherThanLeftInTheBacklog) {
-  allow_descriptor_exhaustion();
   ServerProcess server({"--max-connections", "100000", "--header-timeout-seconds", "30"});
   rlimit low{64, 64};
   ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &low, nullptr), 0);

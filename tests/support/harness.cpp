@@ -221,14 +221,6 @@ int redis_pid() {
   return at == std::string::npos ? -1 : std::stoi(info->substr(at + 11));
 }
 
-void allow_descriptor_exhaustion() {
-  const std::string suppressions = ::testing::TempDir() + "ubsan-vptr.supp";
-  std::ofstream(suppressions) << "vptr_check:*\n";
-  const std::string options = env("UBSAN_OPTIONS");
-  if (options.find(suppressions) == std::string::npos)
-    ::setenv("UBSAN_OPTIONS", (options + ":suppressions=" + suppressions).c_str(), 1);
-}
-
 std::vector<int> postgres_pids() {
   const auto dir = sql("SHOW data_directory").at(0).at(0);
   std::ifstream pidfile(dir + "/postmaster.pid");

@@ -47,11 +47,6 @@ class ServerProcess {
   std::shared_ptr<Output> output_;
 };
 
-// For servers started from now on in this test process: UBSan's vptr check probes memory through a pipe,
-// which fails when the server has no descriptor left, and it then reports every virtual call as a bad type.
-// Tests that exhaust a server's descriptors call this to suppress that one check (all others stay fatal).
-void allow_descriptor_exhaustion();
-
 // How many servers exited with a non-zero status (a sanitizer report, a crash) when stopped.
 int unclean_server_exits();
 
