@@ -1,12 +1,21 @@
 // The near cache (L1) against the real Redis: kept correct by client-side-caching invalidations across two
 // server processes, dropped whenever it could be blind (the invalidation connection killed, FLUSHALL, a
-// Redis restart), and never serving a value older than one already seen after a write.
+// Redis restart, a subscription that stays open but delivers nothing), and never serving a value older than
+// one already seen after a write.
 #include "support/harness.hpp"
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <list>
+#include <mutex>
 #include <thread>
 
 namespace cachelab::test {
@@ -37,6 +46,97 @@ double price_of(const HttpResponse& r) {
 json::value near_stats(unsigned short port) {
   return http(port, "GET", "/api/stats").json().at("app").at("near_cache");
 }
+
+// A TCP relay between a server and Redis that can black-hole the invalidation subscription: once deafened,
+// what Redis sends on a connection that subscribed to __redis__:invalidate is read and dropped, while the
+// connection stays open and every other connection is relayed as before. A network that loses one
+// connection's traffic without a reset looks like this to the server.
+class RedisRelay {
+ public:
+  RedisRelay() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = loopback(0);
+    socklen_t len = sizeof a;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(listener_, 64) != 0 || ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("relay: cannot listen");
+    port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~RedisRelay() {
+    stop_ = true;
+    acceptor_.join();
+    std::lock_guard lock(mu_);
+    for (auto& t : pumps_) t.join();
+    ::close(listener_);
+  }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+  void deafen(bool on) { deaf_ = on; }
+  int subscribers() const { return subscribers_; }
+
+ private:
+  static sockaddr_in loopback(unsigned short port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      const int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a = loopback(static_cast<unsigned short>(std::stoi(env("REDIS_PORT", "63800"))));
+      if (upstream < 0 || ::connect(upstream, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(client);
+        if (upstream >= 0) ::close(upstream);
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      pumps_.emplace_back([this, client, upstream] { pump(client, upstream); });
+    }
+  }
+  // Relays both ways until either side closes or the relay stops.
+  void pump(int client, int upstream) {
+    bool subscriber = false;
+    std::string seen;  // what the client sent, until it is known to be the subscription
+    char buf[16384];
+    while (!stop_) {
+      pollfd p[2] = {{client, POLLIN, 0}, {upstream, POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
+      if (p[0].revents != 0) {
+        const auto n = ::recv(client, buf, sizeof buf, 0);
+        if (n <= 0 || ::send(upstream, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
+        if (!subscriber) {
+          seen.append(buf, static_cast<std::size_t>(n));
+          if (seen.find("__redis__:invalidate") != std::string::npos) {
+            subscriber = true;
+            ++subscribers_;
+          }
+        }
+      }
+      if (p[1].revents != 0) {
+        const auto n = ::recv(upstream, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        if (subscriber && deaf_) continue;  // read, and lost
+        if (::send(client, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
+      }
+    }
+    ::close(client);
+    ::close(upstream);
+  }
+
+  int listener_ = -1;
+  unsigned short port_ = 0;
+  std::atomic<bool> stop_{false}, deaf_{false};
+  std::atomic<int> subscribers_{0};
+  std::mutex mu_;
+  std::list<std::thread> pumps_;
+  std::thread acceptor_;
+};
 
 // Reads until the near cache answers (each thread of the server fills its own on its second Redis hit).
 bool warm(unsigned short port, const std::string& target) {
@@ -178,6 +278,53 @@ TEST_F(NearCacheTest, FlushallAndARedisRestartDropTheNearCache) {
   ASSERT_EQ(backends("start", "redis"), 0);
   EXPECT_TRUE(changed_behind(222.22)) << "a Redis restart did not drop the near cache";
   ASSERT_TRUE(eventually([&] { return near_stats(b.port()).at("listening").as_bool(); }, 3s));
+}
+
+// The subscription stays open but nothing comes through it (black-holed): the process cannot see the other
+// process's writes, and only its probes tell it so. Within two probe periods (1 s each) it goes blind, drops
+// its entries and reads Redis; when the subscription delivers again it listens and fills again.
+TEST_F(NearCacheTest, ASubscriptionThatDeliversNothingIsFoundDeafAndTheNearCacheDropped) {
+  RedisRelay relay;
+  std::vector<std::string> args = l1_args;
+  args.insert(args.end(), {"--redis-url", relay.url()});
+  ServerProcess a(args), b(l1_args);
+  ASSERT_TRUE(eventually([&] { return near_stats(a.port()).at("listening").as_bool(); }, 3s));
+  ASSERT_EQ(relay.subscribers(), 1);
+  ASSERT_TRUE(warm(a.port(), "/products/10"));
+  const double old_price = price_of(http(a.port(), "GET", "/products/10"));
+
+  relay.deafen(true);
+  const double price = old_price + 7;
+  ASSERT_EQ(
+      http(b.port(), "PATCH", "/products/10", "{\"price\": " + std::to_string(price) + "}", json_type).status,
+      200);
+  const auto written = std::chrono::steady_clock::now();
+  // Until the probes find it deaf, A may serve what it holds; after that, only the new price.
+  EXPECT_TRUE(eventually(
+      [&] { return std::abs(price_of(http(a.port(), "GET", "/products/10")) - price) < 1e-9; }, 4s))
+      << "a deaf subscription left the near cache serving a retired value";
+  const double window_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - written).count();
+  std::printf("stale for %.2f s behind a black-holed subscription\n", window_s);
+  const auto stats = near_stats(a.port());
+  EXPECT_FALSE(stats.at("listening").as_bool());
+  EXPECT_GE(stats.at("invalidation_lag").at("deaf_periods").as_int64(), 1);
+  for (int i = 0; i < 10; ++i) {
+    auto r = http(a.port(), "GET", "/products/10");
+    EXPECT_NE(source_of(r), "memory") << "served from memory while deaf";
+    EXPECT_DOUBLE_EQ(price_of(r), price);
+  }
+
+  relay.deafen(false);
+  ASSERT_TRUE(eventually([&] { return near_stats(a.port()).at("listening").as_bool(); }, 4s))
+      << "hearing the probes again did not bring the near cache back";
+  ASSERT_TRUE(warm(a.port(), "/products/10"));
+  const double later = price + 5;
+  ASSERT_EQ(
+      http(b.port(), "PATCH", "/products/10", "{\"price\": " + std::to_string(later) + "}", json_type).status,
+      200);
+  EXPECT_TRUE(eventually(
+      [&] { return std::abs(price_of(http(a.port(), "GET", "/products/10")) - later) < 1e-9; }, 2s))
+      << "a write after hearing again did not reach the near cache";
 }
 
 }  // namespace
