@@ -17,7 +17,7 @@ awaitable<Response> categories(const Api& api, RequestContext& ctx) {
   auto mode = cache_mode(ctx.url);
   if (!mode) co_return error_response(mode.error());
   auto answer = co_await api.services.catalog->categories(*mode);
-  co_return rendered(answer, total);
+  co_return rendered(std::move(answer), total);
 }
 
 awaitable<Response> search(const Api& api, RequestContext& ctx) {
@@ -29,7 +29,7 @@ awaitable<Response> search(const Api& api, RequestContext& ctx) {
   auto mode = cache_mode(ctx.url);
   if (!mode) co_return error_response(mode.error());
   auto answer = co_await api.services.catalog->search(std::move(*q), page->limit, page->offset, *mode);
-  co_return rendered(answer, total);
+  co_return rendered(std::move(answer), total);
 }
 
 awaitable<Response> top_products(const Api& api, RequestContext& ctx) {
@@ -39,7 +39,7 @@ awaitable<Response> top_products(const Api& api, RequestContext& ctx) {
   auto mode = cache_mode(ctx.url);
   if (!mode) co_return error_response(mode.error());
   auto answer = co_await api.services.catalog->top_products(static_cast<int>(*limit), *mode);
-  co_return rendered(answer, total);
+  co_return rendered(std::move(answer), total);
 }
 
 namespace {

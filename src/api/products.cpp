@@ -22,8 +22,9 @@ awaitable<Response> get_product(const Api& api, RequestContext& ctx) {
   auto answer = co_await api.services.catalog->product(*id, *mode);
   if (!answer) co_return error_response(answer.error());
   const double ms = total.elapsed_ms();
-  if (answer->not_found) co_return render_answer(*answer, ms, fmt::format("product {} does not exist", *id));
-  co_return render_answer(*answer, ms);
+  if (answer->not_found)
+    co_return render_answer(std::move(*answer), ms, fmt::format("product {} does not exist", *id));
+  co_return render_answer(std::move(*answer), ms);
 }
 
 awaitable<Response> list_products(const Api& api, RequestContext& ctx) {
@@ -33,7 +34,7 @@ awaitable<Response> list_products(const Api& api, RequestContext& ctx) {
   auto mode = cache_mode(ctx.url);
   if (!mode) co_return error_response(mode.error());
   auto answer = co_await api.services.catalog->products(page->limit, page->offset, *mode);
-  co_return rendered(answer, total);
+  co_return rendered(std::move(answer), total);
 }
 
 namespace {

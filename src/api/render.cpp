@@ -23,58 +23,67 @@ bool is_hit(const service::Answer& a) {
 // RFC 9211: hit (with ttl, and detail=l1 from the near cache or detail=redis), or fwd=miss|bypass, plus
 // `stored` when we cached the answer and `collapsed` when this request waited for another one's load instead
 // of querying.
-std::string cache_status(const service::Answer& a) {
-  std::string s;
-  s.reserve(64);  // the longest form fits: one allocation per answer
+namespace {
+void append_cache_status(std::string& s, const service::Answer& a) {
   if (is_hit(a)) {
-    s = "cachelab; hit; ttl=";
+    s += "cachelab; hit; ttl=";
     append_int(s, a.ttl_ms ? (*a.ttl_ms + 999) / 1000 : 0);
     s += a.source == service::Source::memory ? "; detail=l1" : "; detail=redis";
     if (a.stale) s += "; stale";
   } else if (a.bypassed) {
-    s = "cachelab; fwd=bypass";
+    s += "cachelab; fwd=bypass";
   } else {
-    s = "cachelab; fwd=miss";
+    s += "cachelab; fwd=miss";
     if (a.stored) s += "; stored";
     if (a.cache_unavailable) s += "; detail=unavailable";
   }
   if (a.collapsed) s += "; collapsed";
+}
+}  // namespace
+
+std::string cache_status(const service::Answer& a) {
+  std::string s;
+  append_cache_status(s, a);
   return s;
 }
 
 namespace {
 
 void set_cache_headers(Response& res, const service::Answer& a, double fetch_time_ms) {
+  // The header values are built in one buffer per thread (the fields copy them): no allocation per answer.
+  thread_local std::string value;
   res.set("X-Cache", is_hit(a) ? "HIT" : (a.bypassed ? "BYPASS" : "MISS"));
-  res.set("Cache-Status", cache_status(a));
+  value.clear();
+  append_cache_status(value, a);
+  res.set("Cache-Status", value);
   // A near-cache hit touched neither backend: its timing is the total alone.
-  std::string timing;
+  value.clear();
   if (a.source == service::Source::memory) {
-    timing = "l1;dur=";
-    append_fixed(timing, fetch_time_ms, 3);
+    value += "l1;dur=";
+    append_fixed(value, fetch_time_ms, 3);
   } else {
-    timing = "redis;dur=";
-    append_fixed(timing, a.timings.redis_ms, 3);
-    timing += ", db;dur=";
-    append_fixed(timing, a.timings.db_ms, 3);
+    value += "redis;dur=";
+    append_fixed(value, a.timings.redis_ms, 3);
+    value += ", db;dur=";
+    append_fixed(value, a.timings.db_ms, 3);
   }
-  timing += ", total;dur=";
-  append_fixed(timing, fetch_time_ms, 3);
-  res.set("Server-Timing", timing);
+  value += ", total;dur=";
+  append_fixed(value, fetch_time_ms, 3);
+  res.set("Server-Timing", value);
 }
 
 }  // namespace
 
-Response render_answer(const service::Answer& a, double fetch_time_ms, std::string_view not_found_message) {
+Response render_answer(service::Answer a, double fetch_time_ms, std::string_view not_found_message) {
   if (a.not_found) {
     auto res = error_response(http::status::not_found, "not_found", not_found_message);
     set_cache_headers(res, a, fetch_time_ms);
     return res;
   }
-  std::string body;
-  body.reserve(a.body.size() + 96);
-  // The stored value is a JSON object; splice our fields in before its closing brace instead of parsing it.
-  body.append(a.body, 0, a.body.size() - 1);
+  // The stored value is a JSON object; splice our fields in before its closing brace instead of parsing it,
+  // in the answer's own buffer (the service reserves room for them where it copies a value).
+  std::string body = std::move(a.body);
+  body.pop_back();
   body += ",\"source\":\"";
   body += source_name(a.source);
   body += '"';
@@ -103,9 +112,9 @@ void write_invalidation(JsonWriter& w, const service::Invalidation& c) {
   w.end_array();
 }
 
-Response rendered(const Result<service::Answer>& answer, const Stopwatch& total) {
+Response rendered(Result<service::Answer>&& answer, const Stopwatch& total) {
   if (!answer) return error_response(answer.error());
-  return render_answer(*answer, total.elapsed_ms());
+  return render_answer(std::move(*answer), total.elapsed_ms());
 }
 
 }  // namespace cachelab::api

@@ -13,13 +13,14 @@
 
 namespace cachelab::api {
 
-// The answer with its fields spliced in before the stored object's closing brace, plus the cache headers.
-// A not-found answer (possibly a cached "not found") becomes a 404 carrying the same cache headers.
-Response render_answer(const service::Answer& answer, double fetch_time_ms,
+// The answer with its fields spliced in before the stored object's closing brace (in the answer's own body,
+// which becomes the response's), plus the cache headers. A not-found answer (possibly a cached "not found")
+// becomes a 404 carrying the same cache headers.
+Response render_answer(service::Answer answer, double fetch_time_ms,
                        std::string_view not_found_message = "not found");
 
 // render_answer(), or the error, timed from `total`'s start.
-Response rendered(const Result<service::Answer>& answer, const Stopwatch& total);
+Response rendered(Result<service::Answer>&& answer, const Stopwatch& total);
 
 // "cachelab; hit; ttl=42", "cachelab; fwd=miss; stored", "cachelab; fwd=bypass", … (RFC 9211).
 std::string cache_status(const service::Answer& answer);

@@ -84,9 +84,11 @@ class NearCache {
   // `generation_key` is the key whose invalidation retires every derived entry (keys::generation()).
   NearCache(std::size_t max_bytes, std::shared_ptr<const InvalidationLog> log, std::string generation_key);
 
+  // Views of the entry: valid until the next call on this NearCache (any call may evict or drop it), so the
+  // hit path copies the value once, where it needs its own copy, and nowhere else.
   struct Hit {
-    std::string value;
-    std::string generation;  // what the entry was read under
+    std::string_view value;
+    std::string_view generation;  // what the entry was read under
     std::chrono::milliseconds ttl_left;
   };
   // The entry for `key` (as service/ names it, "{gen}" unresolved), if it is fresh and nothing retired it.

@@ -22,6 +22,10 @@ struct Timings {
 
 // One read's outcome: the data serialised once, and where it came from.
 struct Answer {
+  // What a body copied from the near cache is given beyond its value: room for the fields api/render splices
+  // in (source, fetch_time_ms, ttl_remaining_s, cache), so that the copy is the answer's only allocation.
+  static constexpr std::size_t spliced_room = 128;
+
   std::string body;  // a JSON object: the cached value itself on a hit; empty when not_found
   Source source = Source::database;
   bool not_found = false;              // the thing does not exist (possibly a cached "not found")

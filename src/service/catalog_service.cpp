@@ -19,12 +19,16 @@ CatalogService::CatalogService(asio::any_io_executor ex, std::shared_ptr<cache::
       cache_aside_(ex, std::move(cache), std::move(counters), policy, std::move(overrides), std::move(near)) {
 }
 
+// The loaders hold the catalog by plain pointer: this service owns it and outlives every load, background
+// refreshes included (they run on its CacheAside). A product's loader (a pointer and an id) then fits in
+// std::function's own storage: no allocation and no reference count per read.
+
 // Note for GCC 12: keep non-trivial temporaries (strings, lambdas) out of co_await expressions; it may
 // destroy them twice. Name them first, as below.
 
 // A product: cached under its own key (deleted when it is written); "not found" is cached too, briefly.
 asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMode mode) {
-  CacheAside::Loader load = [db = db_, id]() -> asio::awaitable<Result<std::string>> {
+  CacheAside::Loader load = [db = db_.get(), id]() -> asio::awaitable<Result<std::string>> {
     auto row = co_await db->product_by_id(id);
     if (!row) co_return row.error();
     if (!*row)
@@ -42,7 +46,7 @@ asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMo
 // The derived answers below depend on many rows, so their keys carry the catalog generation: any write
 // retires all of them at once.
 asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t offset, CacheMode mode) {
-  CacheAside::Loader load = [db = db_, limit, offset]() -> asio::awaitable<Result<std::string>> {
+  CacheAside::Loader load = [db = db_.get(), limit, offset]() -> asio::awaitable<Result<std::string>> {
     auto page = co_await db->products_page(limit, offset);
     if (!page) co_return page.error();
     co_return model::to_json(*page);
@@ -55,7 +59,7 @@ asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t
 }
 
 asio::awaitable<Result<Answer>> CatalogService::categories(CacheMode mode) {
-  CacheAside::Loader load = [db = db_]() -> asio::awaitable<Result<std::string>> {
+  CacheAside::Loader load = [db = db_.get()]() -> asio::awaitable<Result<std::string>> {
     auto stats = co_await db->category_stats();
     if (!stats) co_return stats.error();
     co_return model::to_json(*stats);
@@ -70,7 +74,7 @@ asio::awaitable<Result<Answer>> CatalogService::categories(CacheMode mode) {
 asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int limit, std::int64_t offset,
                                                        CacheMode mode) {
   auto key = cache::keys::search(query, limit, offset);
-  CacheAside::Loader load = [db = db_, query = std::move(query), limit,
+  CacheAside::Loader load = [db = db_.get(), query = std::move(query), limit,
                              offset]() -> asio::awaitable<Result<std::string>> {
     auto page = co_await db->search(query, limit, offset);
     if (!page) co_return page.error();
@@ -83,7 +87,7 @@ asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int li
 }
 
 asio::awaitable<Result<Answer>> CatalogService::top_products(int limit, CacheMode mode) {
-  CacheAside::Loader load = [db = db_, limit]() -> asio::awaitable<Result<std::string>> {
+  CacheAside::Loader load = [db = db_.get(), limit]() -> asio::awaitable<Result<std::string>> {
     auto top = co_await db->top_products(limit, db::top_products_min_reviews);
     if (!top) co_return top.error();
     co_return model::to_json(*top);

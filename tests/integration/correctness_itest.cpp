@@ -155,14 +155,17 @@ TEST_F(CorrectnessTest, FiveHundredConcurrentMissesAcrossTwoProcessesQueryTheDat
   start.arrive_and_wait();
   for (auto& c : clients) c.join();
   EXPECT_EQ(correct.load(), n);
-  std::int64_t queries = 0, suppressed = 0, lease_waits = 0;
+  std::int64_t queries = 0, suppressed = 0, lease_waits = 0, redis_errors = 0;
   for (auto port : {a.port(), b.port()}) {
     auto app = http(port, "GET", "/api/stats").json().at("app");
     queries += app.at("db_queries").to_number<std::int64_t>();
     suppressed += app.at("stampede_suppressed").to_number<std::int64_t>();
     lease_waits += app.at("lease_waits").to_number<std::int64_t>();
+    redis_errors += app.at("redis_errors").to_number<std::int64_t>();
   }
-  EXPECT_EQ(queries, 1);
+  // A Redis command that fails (its 250 ms timeout, on a starved machine) sends its caller to the database by
+  // design; say so when it is why this fails.
+  EXPECT_EQ(queries, 1) << redis_errors << " Redis errors during the burst";
   EXPECT_GE(lease_waits, 1);  // the other process (and the other thread) waited on the lease
   EXPECT_GT(suppressed + lease_waits, 0);
 }
