@@ -1,6 +1,7 @@
 #include "cache/near_cache.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 namespace cachelab::cache {
@@ -54,7 +55,7 @@ std::optional<NearCache::Hit> NearCache::get(std::string_view key, NearClock::ti
   }
   e.freq = static_cast<std::uint8_t>(std::min(3, e.freq + 1));
   bump(stats_.hits);
-  return Hit{e.value, e.generation, std::chrono::ceil<std::chrono::milliseconds>(e.expires - now)};
+  return Hit{e.value(), e.generation(), std::chrono::ceil<std::chrono::milliseconds>(e.expires - now)};
 }
 
 NearCache::Ticket NearCache::ticket() const {
@@ -66,13 +67,15 @@ namespace {
 constexpr std::size_t malloc_size(std::size_t n) {
   return std::max<std::size_t>(32, (n + 8 + 15) / 16 * 16);
 }
-// A std::string's own buffer: none up to its in-object capacity (15), else size + the terminator.
-constexpr std::size_t string_heap(std::size_t n) {
-  return n <= 15 ? 0 : malloc_size(n + 1);
+}  // namespace
+
+namespace {
+std::size_t block_size(std::string_view key, std::string_view value, std::string_view generation) {
+  return key.size() + value.size() + generation.size();
 }
 }  // namespace
 
-std::size_t NearCache::cost(std::string_view key, std::string_view value) {
+std::size_t NearCache::cost(std::string_view key, std::string_view value, std::string_view generation) {
   constexpr std::size_t list_node = malloc_size(sizeof(Entry) + 2 * sizeof(void*));
   // unordered_map<string_view, iterator>: next pointer, the pair, the cached hash; one bucket pointer each.
   constexpr std::size_t index_node =
@@ -82,11 +85,12 @@ std::size_t NearCache::cost(std::string_view key, std::string_view value) {
   constexpr std::size_t ghost = sizeof(std::size_t) +
                                 malloc_size(sizeof(void*) + sizeof(std::size_t) + sizeof(std::uint64_t)) +
                                 sizeof(void*);
-  return string_heap(key.size()) + string_heap(value.size()) + list_node + index_node + ghost;
+  return malloc_size(block_size(key, value, generation)) + list_node + index_node + ghost;
 }
 
-bool NearCache::put(const Ticket& t, std::string_view key, std::string value, std::string generation,
-                    std::chrono::milliseconds ttl, bool derived, NearClock::time_point now) {
+bool NearCache::put(const Ticket& t, std::string_view key, std::string_view value,
+                    std::string_view generation, std::chrono::milliseconds ttl, bool derived,
+                    NearClock::time_point now) {
   catch_up();
   if (max_bytes_ == 0) return false;
   // Refused: taken while blind, blind now, or an invalidation that may concern this key came after the ticket
@@ -97,7 +101,7 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string value, st
       overtaken = overtaken || k.empty() || k == key || (derived && k == generation_key_);
     });
   }
-  const std::size_t bytes = cost(key, value);
+  const std::size_t bytes = cost(key, value, generation);
   if (overtaken || ttl.count() <= 0 || bytes > max_bytes_ / 10) {
     bump(stats_.refused);
     return false;
@@ -106,10 +110,22 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string value, st
   make_room(bytes);
   const bool was_ghost = ghost_has(key);
   List& q = was_ghost ? main_ : small_;
-  q.push_front(Entry{std::string(key), std::move(value), std::move(generation), now + ttl, gen_epoch_, bytes,
-                     0, derived, was_ghost ? Queue::main : Queue::small});
+  Entry e;
+  e.block = std::make_unique_for_overwrite<char[]>(block_size(key, value, generation));
+  e.key_size = static_cast<std::uint32_t>(key.size());
+  e.value_size = static_cast<std::uint32_t>(value.size());
+  e.generation_size = static_cast<std::uint32_t>(generation.size());
+  std::memcpy(e.block.get(), key.data(), key.size());
+  std::memcpy(e.block.get() + key.size(), value.data(), value.size());
+  std::memcpy(e.block.get() + key.size() + value.size(), generation.data(), generation.size());
+  e.expires = now + ttl;
+  e.gen_epoch = gen_epoch_;
+  e.bytes = bytes;
+  e.derived = derived;
+  e.queue = was_ghost ? Queue::main : Queue::small;
+  q.push_front(std::move(e));
   (was_ghost ? main_bytes_ : small_bytes_) += bytes;
-  index_.emplace(q.front().key, q.begin());
+  index_.emplace(q.front().key(), q.begin());
   bump(stats_.inserts);
   publish_size();
   return true;
@@ -128,7 +144,7 @@ void NearCache::clear() {
 }
 
 void NearCache::remove(List::iterator it) {
-  index_.erase(it->key);
+  index_.erase(it->key());
   if (it->queue == Queue::small) {
     small_bytes_ -= it->bytes;
     small_.erase(it);
@@ -161,7 +177,7 @@ void NearCache::evict_small() {
     main_.splice(main_.begin(), small_, it);
     return;
   }
-  remember_ghost(it->key);
+  remember_ghost(it->key());
   bump(stats_.evictions);
   remove(it);
 }

@@ -104,7 +104,7 @@ class NearCache {
 
   // Stores what Redis answered under the ticket, for `ttl` (the Redis TTL left) at most. Derived entries
   // (`derived`: their key holds "{gen}") are retired as a group when the generation key is invalidated.
-  bool put(const Ticket& t, std::string_view key, std::string value, std::string generation,
+  bool put(const Ticket& t, std::string_view key, std::string_view value, std::string_view generation,
            std::chrono::milliseconds ttl, bool derived, NearClock::time_point now = NearClock::now());
 
   // Drops one entry now (this thread's own write; other threads learn it from the log).
@@ -115,18 +115,20 @@ class NearCache {
   NearStats stats() const;
   std::size_t max_bytes() const { return max_bytes_; }
 
-  // What an entry takes from the heap, counted against the budget: its key's and value's buffers, the list
-  // node that holds it, its index node and bucket, and a ghost's worth of the ghost queue (as many ghosts as
-  // main holds entries), each allocation as malloc rounds it. A unit test holds it to what the allocator
-  // reports.
-  static std::size_t cost(std::string_view key, std::string_view value);
+  // What an entry takes from the heap, counted against the budget: the block holding its key, value and
+  // generation, the list node that holds it, its index node and bucket, and a ghost's worth of the ghost
+  // queue (as many ghosts as main holds entries), each allocation as malloc rounds it. A unit test holds it
+  // to what the allocator reports.
+  static std::size_t cost(std::string_view key, std::string_view value, std::string_view generation = {});
 
  private:
   enum class Queue : std::uint8_t { small, main };
   struct Entry {
-    std::string key;
-    std::string value;
-    std::string generation;
+    std::unique_ptr<char[]> block;  // key, then value, then generation: one allocation per entry
+    std::uint32_t key_size = 0, value_size = 0, generation_size = 0;
+    std::string_view key() const { return {block.get(), key_size}; }
+    std::string_view value() const { return {block.get() + key_size, value_size}; }
+    std::string_view generation() const { return {block.get() + key_size + value_size, generation_size}; }
     NearClock::time_point expires;
     std::uint64_t gen_epoch = 0;  // for derived entries: the shard's generation epoch when stored
     std::size_t bytes = 0;
