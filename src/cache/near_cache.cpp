@@ -67,9 +67,7 @@ namespace {
 constexpr std::size_t malloc_size(std::size_t n) {
   return std::max<std::size_t>(32, (n + 8 + 15) / 16 * 16);
 }
-}  // namespace
-
-namespace {
+// The one heap block an entry keeps: its key, value and generation, end to end.
 std::size_t block_size(std::string_view key, std::string_view value, std::string_view generation) {
   return key.size() + value.size() + generation.size();
 }

@@ -107,15 +107,12 @@ asio::awaitable<Result<Answer>> CacheAside::read_through(std::string key, Lifeti
   if (near_.cache) {
     if (auto hit = near_.cache->get(key)) {
       counters_->near_hit();
-      Answer answer;
+      // The one copy of the value: with room for the fields api/render splices in.
+      std::string value;
+      value.reserve(hit->value.size() + Answer::spliced_room);
+      value.assign(hit->value);
+      Answer answer = from_cache(cache::CachedValue{std::move(value), hit->ttl_left.count()}, 0);
       answer.source = Source::memory;
-      answer.ttl_ms = hit->ttl_left.count();
-      if (hit->value == not_found_marker) {
-        answer.not_found = true;
-      } else {
-        answer.body.reserve(hit->value.size() + Answer::spliced_room);
-        answer.body.assign(hit->value);
-      }
       co_return answer;
     }
     const auto ticket = near_.cache->ticket();
