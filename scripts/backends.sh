@@ -3,6 +3,8 @@
 # running.
 #
 #   scripts/backends.sh start|stop|status|destroy [all|pg|redis]
+#   scripts/backends.sh start|stop replica   (a streaming replica of the private PostgreSQL, on PG_REPLICA_PORT;
+#                                             not part of `all`: only the read-replica tests and demos use it)
 #   scripts/backends.sh createdb NAME      (another database in the private PostgreSQL, e.g. for scale 100)
 #   scripts/backends.sh where              (prints the directory that holds the servers' data and logs)
 #
@@ -15,7 +17,7 @@
 # or the demo and the tests never share data. The state directory then holds only a `backends-dir` file naming
 # that place; `destroy` removes both.
 #
-# Environment: CACHELAB_STATE_DIR (.cachelab), PG_PORT (54320), REDIS_PORT (63790),
+# Environment: CACHELAB_STATE_DIR (.cachelab), PG_PORT (54320), PG_REPLICA_PORT (PG_PORT + 1), REDIS_PORT (63790),
 #              REDIS_MAXMEMORY (64mb), REDIS_POLICY (allkeys-lru), CACHELAB_ROOT_DATA (/var/lib/cachelab).
 set -euo pipefail
 
@@ -24,6 +26,7 @@ STATE=${CACHELAB_STATE_DIR:-$ROOT/.cachelab}
 mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 PG_PORT=${PG_PORT:-54320}
+PG_REPLICA_PORT=${PG_REPLICA_PORT:-$((PG_PORT + 1))}
 REDIS_PORT=${REDIS_PORT:-63790}
 REDIS_MAXMEMORY=${REDIS_MAXMEMORY:-64mb}
 REDIS_POLICY=${REDIS_POLICY:-allkeys-lru}
@@ -39,6 +42,8 @@ else
 fi
 PGDATA=$DATA/pg
 PG_LOG=$DATA/pg.log
+REPLICA_DATA=$DATA/pg-replica
+REPLICA_LOG=$DATA/pg-replica.log
 REDIS_DIR=$DATA/redis
 REDIS_LOG=$REDIS_DIR/redis.log
 export PGDATA
@@ -78,7 +83,24 @@ fail_start() {
 }
 
 pg_running() { [[ -f $PGDATA/PG_VERSION ]] && as_user postgres "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
+replica_running() {
+  [[ -f $REPLICA_DATA/PG_VERSION ]] && as_user postgres "$PG_BIN/pg_ctl" status -D "$REPLICA_DATA" >/dev/null 2>&1
+}
 redis_running() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+# pg_ctl start DATA LOG PORT, with a fresh log. A port that is busy is tried again twice, 2 s apart: the
+# ports are in Linux's ephemeral range (32768-60999), so a short-lived client connection elsewhere on the machine
+# can hold one for a moment; a server that really holds it is still reported (fail_start) after that.
+pg_ctl_start() {
+  local data=$1 log=$2 port=$3 attempt
+  for attempt in 1 2 3; do
+    : >"$log"
+    ((IS_ROOT)) && chown postgres:postgres "$log"
+    as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null 2>&1 && return 0
+    grep -q 'already in use' "$log" 2>/dev/null && ((attempt < 3)) || return 1
+    sleep 2
+  done
+}
 
 start_pg() {
   if pg_running; then
@@ -107,16 +129,42 @@ max_connections = 200
 shared_buffers = 256MB
 CONF
   fi
-  : >"$PG_LOG"
-  ((IS_ROOT)) && chown postgres:postgres "$PG_LOG"
-  if ! as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start >/dev/null 2>&1; then
-    fail_start postgresql "$PG_LOG" "$PG_PORT" PG_PORT
-  fi
+  pg_ctl_start "$PGDATA" "$PG_LOG" "$PG_PORT" || fail_start postgresql "$PG_LOG" "$PG_PORT" PG_PORT
   if ! psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'cachelab'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$PG_PORT" -U cachelab -d postgres -qc "CREATE DATABASE cachelab" >/dev/null
   fi
   echo "postgresql: running on 127.0.0.1:$PG_PORT (data in $PGDATA)"
+}
+
+# A hot standby streaming from the private primary: pg_basebackup -R (which writes standby.signal and
+# primary_conninfo), on its own port. The primary's initdb allows replication connections from 127.0.0.1
+# (trust), and PostgreSQL 15's defaults (wal_level replica, max_wal_senders 10) need no change.
+start_replica() {
+  start_pg >/dev/null
+  if replica_running; then
+    echo "postgresql replica: already running on 127.0.0.1:$PG_REPLICA_PORT"
+    return
+  fi
+  if [[ ! -f $REPLICA_DATA/PG_VERSION ]]; then
+    rm -rf "$REPLICA_DATA"
+    mkdir -m 0700 "$REPLICA_DATA"
+    ((IS_ROOT)) && chown postgres:postgres "$REPLICA_DATA"
+    local out
+    if ! out=$(as_user postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U cachelab -D "$REPLICA_DATA" \
+        -R -X stream -c fast 2>&1); then
+      echo "postgresql replica: pg_basebackup failed: $(tail -n 1 <<<"$out")" >&2
+      exit 1
+    fi
+  fi
+  pg_ctl_start "$REPLICA_DATA" "$REPLICA_LOG" "$PG_REPLICA_PORT" ||
+    fail_start "postgresql replica" "$REPLICA_LOG" "$PG_REPLICA_PORT" PG_REPLICA_PORT
+  echo "postgresql replica: running on 127.0.0.1:$PG_REPLICA_PORT, streaming from 127.0.0.1:$PG_PORT"
+}
+
+stop_replica() {
+  if replica_running; then as_user postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -m fast -w stop >/dev/null; fi
+  echo "postgresql replica: stopped"
 }
 
 start_redis() {
@@ -156,9 +204,12 @@ case "$action" in
   start)
     [[ $which == all || $which == pg ]] && start_pg
     [[ $which == all || $which == redis ]] && start_redis
+    [[ $which == replica ]] && start_replica
     ;;
   stop)
     [[ $which == all || $which == redis ]] && stop_redis
+    # The replica goes down with its primary (`all`), or alone.
+    [[ $which == all || $which == replica ]] && stop_replica
     [[ $which == all || $which == pg ]] && stop_pg
     ;;
   restart)
@@ -171,6 +222,7 @@ case "$action" in
     ;;
   destroy)
     stop_redis >/dev/null
+    stop_replica >/dev/null
     stop_pg >/dev/null
     rm -rf "$DATA" "$STATE/backends-dir"
     echo "backends: stopped; removed $DATA"
@@ -189,7 +241,8 @@ case "$action" in
   status)
     pg_running && echo "postgresql: running on 127.0.0.1:$PG_PORT" || echo "postgresql: stopped"
     redis_running && echo "redis: running on 127.0.0.1:$REDIS_PORT" || echo "redis: stopped"
+    replica_running && echo "postgresql replica: running on 127.0.0.1:$PG_REPLICA_PORT"
     ;;
-  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis] | restart pg | createdb NAME | where" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis|replica] | restart pg | createdb NAME | where" >&2; exit 2 ;;
 esac
 exit 0

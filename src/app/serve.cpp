@@ -86,6 +86,8 @@ struct Shared {
   db::PoolMetrics pool_metrics;
   cache::RedisMetrics redis_metrics;
   std::shared_ptr<service::Overrides> overrides = std::make_shared<service::Overrides>();
+  // This process's last write's WAL position, for every thread's catalog (see db::Catalog::written()).
+  std::shared_ptr<std::atomic<std::uint64_t>> own_writes = std::make_shared<std::atomic<std::uint64_t>>(0);
   std::shared_ptr<lab::Lab> lab;
 };
 
@@ -144,8 +146,11 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
                                                 cache::keys::generation());
   }
   w.redis = cache::RedisConnection::create(ex, std::move(redis_options));
-  auto store = cache::make_redis_store(w.redis, near.listener);
+  const bool replica = !c.database_read_url.empty();
+  auto store = cache::make_redis_store(w.redis, near.listener, replica);
   auto pg = db::make_postgres(ex, {.conninfo = c.database_url,
+                                   .read_conninfo = c.database_read_url,
+                                   .own_writes = shared.own_writes,
                                    .pool_size = shared.pool_per_thread,
                                    .timeout = milliseconds(c.db_timeout_ms),
                                    .connect_timeout = milliseconds(c.db_connect_timeout_ms),
@@ -408,9 +413,9 @@ int run_serve(const config::ServeConfig& c) {
   }
   spdlog::info(
       "event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={} max_connections={} "
-      "descriptor_limit={}",
+      "descriptor_limit={} read_replica={}",
       c.host, port, threads, shared.pool_per_thread, c.cache_ttl_seconds, server->max_connections(),
-      raise_descriptor_limit());
+      raise_descriptor_limit(), c.database_read_url.empty() ? "no" : "yes");
   fmt::print("listening on {}:{}\n", c.host, port);  // tests and scripts wait for this exact line on stdout
   std::fflush(stdout);
 

@@ -5,6 +5,7 @@
 #include "cache/store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 namespace cachelab::cache {
@@ -18,10 +19,24 @@ redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
 return 1
 )lua";
 
-// KEYS[1] generation key, KEYS[2..] keys to drop. Returns the new generation.
+// KEYS[1] generation key, KEYS[2] WAL fence key, KEYS[3..] keys to drop; ARGV[1] the write's WAL position
+// ("0": none). Raises the fence, never lowers it (two writers may finish out of order). Returns the new
+// generation. WAL positions stay below 2^53 (8 PiB of WAL), so Lua's numbers compare them exactly.
 constexpr std::string_view invalidate_script = R"lua(
-for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
+for i = 3, #KEYS do redis.call('UNLINK', KEYS[i]) end
+local fence = tonumber(ARGV[1])
+if fence > 0 and fence > (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) then
+  redis.call('SET', KEYS[2], ARGV[1])
+end
 return redis.call('INCR', KEYS[1])
+)lua";
+
+// KEYS[1] lease key, KEYS[2] the key it is for; ARGV[1] our token, ARGV[2] px. No lease while the key has a
+// value (it was loaded and stored since the caller's lookup). An error reply to the SET (OOM) stays an error.
+constexpr std::string_view lease_script = R"lua(
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
 )lua";
 
 // KEYS[1] lease key, ARGV[1] our token.
@@ -35,10 +50,19 @@ std::string generation_of(const RedisReply& r) {
   return r.type == RedisReply::Type::string ? r.str : "0";
 }
 
+// A GET of the WAL fence: its value, or 0 before the first fenced write.
+std::uint64_t fence_of(const RedisReply& r) {
+  if (r.type != RedisReply::Type::string) return 0;
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
+  return ec == std::errc{} && end == r.str.data() + r.str.size() ? v : 0;
+}
+
 class RedisStore final : public Store {
  public:
-  RedisStore(std::shared_ptr<RedisConnection> c, std::shared_ptr<const InvalidationListener> tracking)
-      : conn_(std::move(c)), tracking_(std::move(tracking)) {}
+  RedisStore(std::shared_ptr<RedisConnection> c, std::shared_ptr<const InvalidationListener> tracking,
+             bool read_wal_fence)
+      : conn_(std::move(c)), tracking_(std::move(tracking)), read_wal_fence_(read_wal_fence) {}
 
   // GET generation (derived keys only), GET key, PTTL key in one pipeline. A derived key's name uses the
   // generation this connection saw last; if the generation has moved on (a write happened), a second round
@@ -63,7 +87,9 @@ class RedisStore final : public Store {
     std::vector<RedisCommand> cmds;
     if (track) cmds.push_back({"CLIENT", "TRACKING", "on", "REDIRECT", client_id, "NOLOOP"});
     const auto gen_key = keys::generation();
+    const auto fence_key = keys::wal_fence();
     if (derived) cmds.push_back({"GET", gen_key});
+    if (derived && read_wal_fence_) cmds.push_back({"GET", fence_key});  // after the generation: see Lookup
     cmds.push_back({"GET", out.key});
     cmds.push_back({"PTTL", out.key});
     auto r = co_await conn_->exec(cmds);
@@ -81,6 +107,7 @@ class RedisStore final : public Store {
     if (derived) {
       out.generation = generation_of((*r)[0]);
       value_at = 1;
+      if (read_wal_fence_) out.wal_fence = fence_of((*r)[value_at++]);
     }
     if (derived && out.generation != known_generation_) {
       known_generation_ = out.generation;
@@ -102,17 +129,21 @@ class RedisStore final : public Store {
     if (!derived && !out.value) {
       auto g = co_await current_generation();
       if (!g) co_return g.error();
-      out.generation = std::move(*g);
+      out.generation = std::move(g->value);
+      out.wal_fence = g->wal_fence;
     }
     co_return out;
   }
 
-  boost::asio::awaitable<Result<std::string>> current_generation() override {
+  boost::asio::awaitable<Result<Generation>> current_generation() override {
     const auto gen_key = keys::generation();
-    const RedisCommand cmd[] = {{"GET", gen_key}};
-    auto r = co_await conn_->exec(cmd);
+    const auto fence_key = keys::wal_fence();
+    const RedisCommand cmds[] = {{"GET", gen_key}, {"GET", fence_key}};
+    auto r = co_await conn_->exec(std::span(cmds, read_wal_fence_ ? 2 : 1));
     if (!r) co_return r.error();
-    co_return generation_of((*r)[0]);
+    Generation g{generation_of((*r)[0])};
+    if (read_wal_fence_) g.wal_fence = fence_of((*r)[1]);
+    co_return g;
   }
 
   boost::asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,
@@ -127,11 +158,15 @@ class RedisStore final : public Store {
     co_return (*r)[0].integer == 1;
   }
 
-  boost::asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& drop) override {
+  boost::asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& drop,
+                                                          std::uint64_t wal_fence) override {
     const auto gen_key = keys::generation();
-    const std::string nkeys = std::to_string(drop.size() + 1);
-    RedisCommand cmd{"EVAL", invalidate_script, nkeys, gen_key};
+    const auto fence_key = keys::wal_fence();
+    const std::string nkeys = std::to_string(drop.size() + 2);
+    const std::string fence = std::to_string(wal_fence);
+    RedisCommand cmd{"EVAL", invalidate_script, nkeys, gen_key, fence_key};
     for (const auto& k : drop) cmd.push_back(k);
+    cmd.push_back(fence);
     auto r = co_await conn_->exec({&cmd, 1});
     if (!r) co_return r.error();
     if ((*r)[0].type != RedisReply::Type::integer) co_return unexpected_reply((*r)[0]);
@@ -139,14 +174,18 @@ class RedisStore final : public Store {
   }
 
   boost::asio::awaitable<Result<bool>> acquire_lease(std::string_view lease_key, std::string_view token,
-                                                     std::chrono::milliseconds ttl) override {
+                                                     std::chrono::milliseconds ttl,
+                                                     std::string_view unless_present) override {
     const std::string px = std::to_string(ttl.count());
-    const RedisCommand cmd[] = {{"SET", lease_key, token, "NX", "PX", px}};
+    const RedisCommand cmd[] = {unless_present.empty() ? RedisCommand{"SET", lease_key, token, "NX", "PX", px}
+                                                       : RedisCommand{"EVAL", lease_script, "2", lease_key,
+                                                                      unless_present, token, px}};
     auto r = co_await conn_->exec(cmd);
     if (!r) co_return r.error();
     const auto& reply = (*r)[0];
-    if (reply.type == RedisReply::Type::status) co_return true;  // OK: ours
-    if (reply.type == RedisReply::Type::nil) co_return false;    // someone else holds it
+    if (reply.type == RedisReply::Type::status) co_return true;                 // OK: ours
+    if (reply.type == RedisReply::Type::nil) co_return false;                   // someone else holds it
+    if (reply.type == RedisReply::Type::integer) co_return reply.integer == 1;  // the script's answer
     // An error reply (OOM under noeviction or a full maxmemory, READONLY on a replica, …) is a Redis failure,
     // not a lease held elsewhere: waiting for a value no one is loading would cost the whole lease.
     co_return unexpected_reply(reply);
@@ -166,13 +205,15 @@ class RedisStore final : public Store {
   std::uint64_t tracked_session_ = 0;                     // the connection session tracking was turned on in
   std::uint64_t tracked_epoch_ = 0;                       // and the listener subscription it redirects to
   std::string known_generation_ = "0";                    // the catalog generation this connection saw last
+  bool read_wal_fence_ = false;                           // a read replica is configured: see Lookup
 };
 
 }  // namespace
 
 std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection,
-                                        std::shared_ptr<const InvalidationListener> tracking) {
-  return std::make_shared<RedisStore>(std::move(connection), std::move(tracking));
+                                        std::shared_ptr<const InvalidationListener> tracking,
+                                        bool read_wal_fence) {
+  return std::make_shared<RedisStore>(std::move(connection), std::move(tracking), read_wal_fence);
 }
 
 }  // namespace cachelab::cache

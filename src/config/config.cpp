@@ -36,6 +36,11 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("THREADS")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  app.add_option("--database-read-url", c.database_read_url,
+                 "a PostgreSQL streaming replica for reads (cache misses, bypass); a read goes there only "
+                 "once it has replayed the last write (else to --database-url); empty = none")
+      ->envname("DATABASE_READ_URL")
+      ->capture_default_str();
   app.add_option("--redis-url", c.redis_url, "Redis URL: redis://[:password@]host:port[/db]")
       ->envname("REDIS_URL")
       ->capture_default_str();

@@ -22,6 +22,7 @@ struct ServeConfig {
   std::uint16_t port = 8000;
   int threads = 0;  // 0: one per core
   std::string database_url = default_database_url;
+  std::string database_read_url;  // a streaming replica for cache misses (empty: reads go to database_url)
   std::string redis_url = default_redis_url;
   int cache_ttl_seconds = 60;
   // Per-endpoint TTLs; 0 means "use cache_ttl_seconds".

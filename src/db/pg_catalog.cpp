@@ -11,6 +11,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <charconv>
+
 namespace cachelab::db {
 namespace {
 
@@ -22,27 +25,34 @@ class PgCatalog final : public Catalog, public Inspector {
         ping_timeout_(options.ping_timeout),
         delay_(options.read_delay),
         slow_query_(options.slow_query),
-        pool_(
-            PgPool::create(ex, PoolOptions{.conninfo = options.conninfo,
-                                           .max_size = options.pool_size,
-                                           .statement_timeout_ms = static_cast<int>(options.timeout.count()),
-                                           .connect_timeout = options.connect_timeout,
-                                           .outage_wait = options.outage_wait,
-                                           .statements = statements(),
-                                           .metrics = options.metrics})) {}
+        metrics_(options.metrics),
+        own_writes_(options.own_writes ? options.own_writes
+                                       : std::make_shared<std::atomic<std::uint64_t>>(0)),
+        pool_(PgPool::create(ex, pool_options(options, options.conninfo))) {
+    if (!options.read_conninfo.empty()) {
+      // The replica's own pool: its failures count in the replica's outcome, not the primary's figures, and a
+      // caller never waits out a replica outage (the primary answers at once instead).
+      auto replica = pool_options(options, options.read_conninfo);
+      replica.metrics = PoolMetrics{};
+      replica.outage_wait = std::chrono::milliseconds(0);
+      replica_ = PgPool::create(ex, std::move(replica));
+    }
+  }
 
-  asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) override {
+  asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id,
+                                                                       WalFence after) override {
     Query q{"product_by_id", {std::to_string(id)}};
-    auto results = co_await run_read({&q, 1});
+    auto results = co_await run_read({&q, 1}, after);
     if (!results) co_return results.error();
     const auto& r = (*results)[0];
     if (r.rows() == 0) co_return std::optional<model::Product>{};
     co_return std::optional<model::Product>{product_from_row(r, 0)};
   }
 
-  asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset) override {
+  asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset,
+                                                            WalFence after) override {
     Query qs[] = {{"products_page", {std::to_string(limit), std::to_string(offset)}}, {"products_count", {}}};
-    auto results = co_await run_read(qs);
+    auto results = co_await run_read(qs, after);
     if (!results) co_return results.error();
     model::ProductPage page{{}, count_of((*results)[1]), limit, offset};
     const auto& rows = (*results)[0];
@@ -51,9 +61,9 @@ class PgCatalog final : public Catalog, public Inspector {
     co_return page;
   }
 
-  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() override {
+  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats(WalFence after) override {
     Query q{"category_stats", {}};
-    auto results = co_await run_read({&q, 1});
+    auto results = co_await run_read({&q, 1}, after);
     if (!results) co_return results.error();
     const auto& r = (*results)[0];
     std::vector<model::CategoryStats> out;
@@ -62,13 +72,13 @@ class PgCatalog final : public Catalog, public Inspector {
     co_return out;
   }
 
-  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
-                                                    std::int64_t offset) override {
+  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit, std::int64_t offset,
+                                                    WalFence after) override {
     auto pattern = literal_ilike_pattern(query);
     Query qs[] = {
         {"search_page", {std::string(query), pattern, std::to_string(limit), std::to_string(offset)}},
         {"search_count", {pattern}}};
-    auto results = co_await run_read(qs);
+    auto results = co_await run_read(qs, after);
     if (!results) co_return results.error();
     model::SearchPage page{std::string(query), {}, count_of((*results)[1]), limit, offset};
     const auto& r = (*results)[0];
@@ -76,9 +86,10 @@ class PgCatalog final : public Catalog, public Inspector {
     co_return page;
   }
 
-  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) override {
+  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews,
+                                                           WalFence after) override {
     Query q{"top_products", {std::to_string(limit), std::to_string(min_reviews)}};
-    auto results = co_await run_read({&q, 1});
+    auto results = co_await run_read({&q, 1}, after);
     if (!results) co_return results.error();
     const auto& r = (*results)[0];
     model::TopProducts top{{}, min_reviews, limit};
@@ -92,6 +103,7 @@ class PgCatalog final : public Catalog, public Inspector {
     Query q{"product_insert", {d.name, d.description, d.price, *category}};
     auto results = co_await run({&q, 1});
     if (!results) co_return results.error();
+    co_await note_write();
     co_return product_from_row((*results)[0], 0);
   }
 
@@ -107,6 +119,7 @@ class PgCatalog final : public Catalog, public Inspector {
     auto results = co_await run({&q, 1});
     if (!results) co_return results.error();
     if ((*results)[0].rows() == 0) co_return no_such_product(id);
+    co_await note_write();
     co_return product_from_row((*results)[0], 0);
   }
 
@@ -115,8 +128,11 @@ class PgCatalog final : public Catalog, public Inspector {
     auto results = co_await run({&q, 1});
     if (!results) co_return results.error();
     if ((*results)[0].rows() == 0) co_return no_such_product(id);
+    co_await note_write();
     co_return Result<void>{};
   }
+
+  WalFence written() const override { return replica_ ? own_writes_->load(std::memory_order_acquire) : 0; }
 
   // Readiness has a deadline of its own, shorter than a query's: a load balancer wants its answer quickly.
   asio::awaitable<Result<void>> ping() override {
@@ -162,12 +178,81 @@ class PgCatalog final : public Catalog, public Inspector {
     co_return std::string((*results)[0].get(0, 0));
   }
 
+  static PoolOptions pool_options(const PostgresOptions& o, const std::string& conninfo) {
+    return PoolOptions{.conninfo = conninfo,
+                       .max_size = o.pool_size,
+                       .statement_timeout_ms = static_cast<int>(o.timeout.count()),
+                       .connect_timeout = o.connect_timeout,
+                       .outage_wait = o.outage_wait,
+                       .statements = statements(),
+                       .metrics = o.metrics};
+  }
+
+  // After a committed write, with a replica: the primary's WAL position now, which is at or past the commit,
+  // raises this process's fence. Should the primary fail between the two round trips, the fence stays where
+  // it was and the failure is logged: the write itself is committed, and is not reported as failed.
+  asio::awaitable<void> note_write() {
+    if (!replica_) co_return;
+    Query q{"wal_position", {}};
+    auto results = co_await run({&q, 1});
+    std::uint64_t at = 0;
+    if (!results || !parse_position((*results)[0], at)) {
+      spdlog::warn("event=wal_position_failed detail={}",
+                   log_quote(results ? "unexpected reply" : results.error().message));
+      co_return;
+    }
+    auto seen = own_writes_->load(std::memory_order_relaxed);
+    while (seen < at && !own_writes_->compare_exchange_weak(seen, at, std::memory_order_acq_rel)) {
+    }
+  }
+
+  static bool parse_position(const PgResult& r, std::uint64_t& out) {
+    if (r.rows() != 1) return false;
+    const std::string_view text = r.get(0, 0);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size();
+  }
+
+  // A read on the replica, when one is configured and has replayed up to `after` and this process's own
+  // writes: the replay position is asked for in the same pipeline, before the read's statements, so the
+  // statements (each with its own snapshot, read committed) see at least what had been replayed by then.
+  // Nothing when the replica is behind or failed: the caller reads the primary.
+  asio::awaitable<std::optional<std::vector<PgResult>>> read_replica(std::span<const Query> queries,
+                                                                     WalFence after, Clock::time_point by) {
+    const WalFence need = std::max(after, own_writes_->load(std::memory_order_acquire));
+    std::vector<Query> fenced;
+    fenced.reserve(queries.size() + 1);
+    if (need > 0) fenced.push_back(Query{"replayed_position", {}});
+    fenced.insert(fenced.end(), queries.begin(), queries.end());
+    auto results = co_await run(fenced, by, nullptr, replica_.get());
+    if (!results) {
+      metrics_.replica_failed.inc();
+      co_return std::nullopt;
+    }
+    if (need > 0) {
+      std::uint64_t replayed = 0;
+      if (!parse_position((*results)[0], replayed) || replayed < need) {
+        metrics_.replica_behind.inc();
+        co_return std::nullopt;
+      }
+      results->erase(results->begin());
+    }
+    metrics_.replica_served.inc();
+    co_return std::move(*results);
+  }
+
   // A read behind an endpoint: first the simulated latency (--db-delay-ms), on a timer, so the wait holds
   // neither an I/O thread nor a pooled connection. Writes, pings and EXPLAIN are never slowed artificially.
-  asio::awaitable<Result<std::vector<PgResult>>> run_read(std::span<const Query> queries) {
+  // With a replica, the read goes there first (read_replica()), the primary answering when it cannot.
+  asio::awaitable<Result<std::vector<PgResult>>> run_read(std::span<const Query> queries, WalFence after) {
     if (delay_.count() > 0) {
       asio::steady_timer delay(ex_, delay_);
       co_await delay.async_wait(asio::use_awaitable);
+    }
+    if (replica_) {
+      // Half the deadline at most, so that the primary still has time after a replica that hung.
+      auto served = co_await read_replica(queries, after, Clock::now() + timeout_ / 2);
+      if (served) co_return std::move(*served);
     }
     // A read is idempotent: when its connection broke under it (PostgreSQL restarted, pg_terminate_backend),
     // it is sent once more on a fresh connection, within the same deadline.
@@ -179,16 +264,18 @@ class PgCatalog final : public Catalog, public Inspector {
   }
 
   // `broke` (if given) says whether a failure came from the connection breaking while in use.
+  // On the primary's pool unless `on` names another (the replica's).
   asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries,
                                                      std::optional<Clock::time_point> by = std::nullopt,
-                                                     bool* broke = nullptr) {
+                                                     bool* broke = nullptr, PgPool* on = nullptr) {
     const auto deadline = by.value_or(Clock::now() + timeout_);
-    auto lease = co_await pool_->acquire(deadline);
+    PgPool& pool = on != nullptr ? *on : *pool_;
+    auto lease = co_await pool.acquire(deadline);
     if (!lease) co_return lease.error();
     const auto started = Clock::now();
     auto results = co_await (*lease)->run(queries, deadline);
     const auto took = Clock::now() - started;
-    pool_->metrics().query_seconds.observe(took);
+    metrics_.query_seconds.observe(took);
     if (slow_query_.count() > 0 && took > slow_query_) log_slow(queries, took);
     if (!results && broke != nullptr)
       *broke = !(*lease)->healthy() && results.error().kind != ErrorKind::timeout;
@@ -220,7 +307,10 @@ class PgCatalog final : public Catalog, public Inspector {
   std::chrono::milliseconds ping_timeout_;
   std::chrono::milliseconds delay_;
   std::chrono::milliseconds slow_query_;
+  PoolMetrics metrics_;
+  std::shared_ptr<std::atomic<std::uint64_t>> own_writes_;  // shared by every thread's catalog
   std::shared_ptr<PgPool> pool_;
+  std::shared_ptr<PgPool> replica_;  // null: no read replica
 };
 
 }  // namespace

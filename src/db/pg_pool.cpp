@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 
 namespace cachelab::db {
 
@@ -34,6 +35,13 @@ PoolMetrics PoolMetrics::on(metrics::Registry& r) {
   m.query_seconds = r.histogram("cachelab_db_query_duration_seconds",
                                 "A round trip of queries on a connection (pool wait excluded).",
                                 metrics::latency_buckets());
+  const std::array<std::string, 1> outcome = {"outcome"};
+  const char* help =
+      "Reads meant for the read replica: served there, or sent to the primary because the replica was behind "
+      "the last write (its WAL fence) or failed.";
+  m.replica_served = r.counter("cachelab_db_replica_reads_total", help, outcome, {"served"});
+  m.replica_behind = r.counter("cachelab_db_replica_reads_total", help, outcome, {"behind"});
+  m.replica_failed = r.counter("cachelab_db_replica_reads_total", help, outcome, {"failed"});
   return m;
 }
 

@@ -12,6 +12,9 @@ struct PoolMetrics {
   metrics::Gauge in_use, waiting, breakers_open;
   metrics::Counter opened, open_failed, broken, breaker_trips;
   metrics::Histogram query_seconds;
+  // Reads sent to the read replica: served there, sent to the primary because the replica had not replayed
+  // the last write yet, or because the replica failed.
+  metrics::Counter replica_served, replica_behind, replica_failed;
   static PoolMetrics on(metrics::Registry& registry);
 };
 

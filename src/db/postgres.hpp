@@ -1,6 +1,8 @@
 // db/postgres: builds the PostgreSQL side of one I/O thread — a connection pool (db/pg_pool) with every
-// statement of db/statements prepared, behind the db::Catalog and db::Inspector interfaces.
-// Never shared between threads: everything returned must be used from `ex` only.
+// statement of db/statements prepared, behind the db::Catalog and db::Inspector interfaces, and with a read
+// replica a second pool that reads go to while it has replayed far enough (see Catalog's WAL fence).
+// Never shared between threads: everything returned must be used from `ex` only (but `own_writes`, which
+// every thread's catalog shares, is an atomic).
 #pragma once
 
 #include "db/catalog.hpp"
@@ -9,7 +11,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -17,6 +21,11 @@ namespace cachelab::db {
 
 struct PostgresOptions {
   std::string conninfo;
+  // A streaming replica for reads (empty: none). Writes, pings and EXPLAIN stay on the primary.
+  std::string read_conninfo;
+  // The WAL position past this process's last write (a read never goes to a replica behind it), shared by
+  // the threads' catalogs. Made here when not given.
+  std::shared_ptr<std::atomic<std::uint64_t>> own_writes;
   int pool_size = 2;                                // connections for this I/O thread
   std::chrono::milliseconds timeout{5000};          // per call, including the wait for a free connection
   std::chrono::milliseconds connect_timeout{1000};  // opening one connection (within `timeout`)

@@ -102,6 +102,15 @@ const std::vector<Statement>& statements() {
        {}},
       {"product_delete", "DELETE FROM products WHERE id = $1::bigint RETURNING id", nullptr, {}},
       {"ping", "SELECT 1", nullptr, {}},
+      // Read replicas (db/catalog's WAL fence): on the primary after a write, a position at or past its
+      // commit (the insert position: past every record written so far, the commit's included); on the
+      // replica, how far it has replayed (NULL on a server that is not in recovery: it is the primary, and
+      // never behind).
+      {"wal_position", "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint", nullptr, {}},
+      {"replayed_position",
+       "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, 9223372036854775807)",
+       nullptr,
+       {}},
   };
   return all;
 }

@@ -158,7 +158,7 @@ asio::awaitable<Result<Answer>> CacheAside::serve_hit(cache::Lookup& seen, doubl
       answer.stale = true;
       answer.ttl_ms = 0;
       if (refreshing_.insert(seen.key).second) {
-        asio::co_spawn(ex_, refresh(seen.key, seen.generation, life, load), asio::detached);
+        asio::co_spawn(ex_, refresh(seen.key, seen.generation, seen.wal_fence, life, load), asio::detached);
       }
     } else {
       *answer.ttl_ms -= life.swr.count();
@@ -208,7 +208,7 @@ asio::awaitable<Result<Answer>> CacheAside::lead_flight(const cache::Lookup& see
 asio::awaitable<Result<Answer>> CacheAside::load_direct(Answer answer, Loader& load) {
   Stopwatch db_time;
   counters_->db_query();
-  auto loaded = co_await load();
+  auto loaded = co_await load(0);
   answer.timings.db_ms = db_time.elapsed_ms();
   if (!loaded) {
     if (loaded.error().kind != ErrorKind::not_found) co_return loaded.error();
@@ -221,12 +221,14 @@ asio::awaitable<Result<Answer>> CacheAside::load_direct(Answer answer, Loader& l
 
 // Across threads and processes: whoever takes the key's lease (SET NX PX) loads it; the others wait for its
 // value (wait_for_lease_holder()) and load it themselves only if it does not come within the lease's life.
+// The lease is refused while the key has a value: a caller whose lookup missed just before the holder stored
+// the value and released the lease reads that value instead of loading it again.
 // A Redis failure on the lease falls through to loading it ourselves.
 asio::awaitable<Result<Answer>> CacheAside::load_once(const cache::Lookup& seen, Lifetime life, Loader& load,
                                                       NotFound not_found) {
   const std::string lease_key = cache::keys::lease(seen.key);
   const std::string token = next_lease_token();
-  auto leased = co_await store_->acquire_lease(lease_key, token, policy_.lease_ttl);
+  auto leased = co_await store_->acquire_lease(lease_key, token, policy_.lease_ttl, seen.key);
   if (!leased) {
     counters_->redis_error();
     counters_->miss();
@@ -277,7 +279,7 @@ asio::awaitable<Result<Answer>> CacheAside::load_and_store(const cache::Lookup& 
   Answer answer;
   Stopwatch db_time;
   counters_->db_query();
-  auto loaded = co_await load();
+  auto loaded = co_await load(seen.wal_fence);
   answer.timings.db_ms = db_time.elapsed_ms();
   std::string_view value;
   auto keep = jittered(life.ttl) + life.swr;
@@ -308,18 +310,23 @@ asio::awaitable<Result<Answer>> CacheAside::load_and_store(const cache::Lookup& 
 
 // Stale-while-revalidate's background refresh. One refresher across threads and processes: whoever holds the
 // lease. The others keep serving the stale value meanwhile.
-asio::awaitable<void> CacheAside::refresh(std::string key, std::string generation, Lifetime life,
-                                          Loader load) {
+asio::awaitable<void> CacheAside::refresh(std::string key, std::string generation, std::uint64_t wal_fence,
+                                          Lifetime life, Loader load) {
   const std::string lease_key = cache::keys::lease(key);
   const std::string token = next_lease_token();
   auto leased = co_await store_->acquire_lease(lease_key, token, policy_.lease_ttl);
   if (leased && *leased) {
     // A hit on a plain key carries no generation (Store::lookup): read it now, before loading.
+    std::uint64_t fence = wal_fence;
     if (generation.empty()) {
       auto g = co_await store_->current_generation();
-      if (g) generation = std::move(*g);
+      if (g) {
+        generation = std::move(g->value);
+        fence = g->wal_fence;
+      }
     }
     cache::Lookup seen{generation, key, std::nullopt};
+    seen.wal_fence = fence;
     auto r = co_await load_and_store(seen, life, load, NotFound::answer);
     if (!r)
       spdlog::warn("event=swr_refresh_failed key={} detail={}", log_quote(key), log_quote(r.error().message));
@@ -352,17 +359,19 @@ void CacheAside::publish_write(const std::string& key) {
 }
 
 asio::awaitable<Invalidation> CacheAside::invalidate_after_write(std::string key,
-                                                                 std::optional<std::string> committed) {
+                                                                 std::optional<std::string> committed,
+                                                                 std::uint64_t wal_fence) {
   Invalidation outcome{key};
   publish_write(key);
   const std::vector<std::string> drop = {key};
-  auto generation = co_await store_->invalidate(drop);
+  auto generation = co_await store_->invalidate(drop, wal_fence);
   publish_write(key);
   if (!generation) {
     // The write is committed; the cache is not reachable. Queue the invalidation and retry until it goes
     // through; meanwhile a stale entry can live at most until its TTL runs out.
     counters_->redis_error();
     if (pending_invalidations_.insert(key).second) counters_->invalidation_queued();
+    pending_fence_ = std::max(pending_fence_, wal_fence);
     outcome.pending = true;
     if (!retrying_) {
       retrying_ = true;
@@ -388,12 +397,21 @@ asio::awaitable<void> CacheAside::retry_invalidations() {
     boost::system::error_code ec;
     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
-    const std::vector<std::string> drop(pending_invalidations_.begin(), pending_invalidations_.end());
-    auto generation = co_await store_->invalidate(drop);
-    if (!generation) continue;
+    // Taken out of the queue while in flight: a write that fails to invalidate meanwhile queues its key
+    // again, and it stays queued even if this attempt goes through (it may have run before that commit).
+    auto sending = std::exchange(pending_invalidations_, {});
+    const auto fence = std::exchange(pending_fence_, 0);
+    const std::vector<std::string> drop(sending.begin(), sending.end());
+    auto generation = co_await store_->invalidate(drop, fence);
+    if (!generation) {
+      for (const auto& key : sending) {
+        if (!pending_invalidations_.insert(key).second) counters_->invalidation_merged();
+      }
+      pending_fence_ = std::max(pending_fence_, fence);
+      continue;
+    }
     spdlog::info("event=invalidation_retried products={}", drop.size());
     counters_->invalidations_retried(static_cast<std::int64_t>(drop.size()));
-    pending_invalidations_.clear();
   }
   retrying_ = false;
 }

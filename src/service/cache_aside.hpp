@@ -42,8 +42,11 @@ namespace cachelab::service {
 
 class CacheAside {
  public:
-  // Loads the data from PostgreSQL and serialises it as a JSON object; not_found when there is none.
-  using Loader = std::function<boost::asio::awaitable<Result<std::string>>()>;
+  // Loads the data from PostgreSQL and serialises it as a JSON object; not_found when there is none. Its
+  // argument is the WAL fence read with the generation (cache::Lookup::wal_fence): with a read replica, the
+  // load reads a replica only if it has replayed that far (db/catalog), so a miss after a write never fills
+  // the cache from a replica that has not seen the write. 0 where no fence was read (bypass, Redis down).
+  using Loader = std::function<boost::asio::awaitable<Result<std::string>>(std::uint64_t wal_fence)>;
   // How long a key lives: its TTL, plus the stale-while-revalidate window when its endpoint opted in.
   struct Lifetime {
     std::chrono::milliseconds ttl;
@@ -74,8 +77,11 @@ class CacheAside {
   // After a write committed in PostgreSQL: delete `key` and retire every derived key (one Lua script). Under
   // write-through, then store `committed` (the row as written) under `key`. When Redis cannot be reached the
   // invalidation is queued and retried until it goes through.
+  // `wal_fence`: the write's position in the primary's WAL (db::Catalog::written()), raised in Redis with
+  // the generation so that no later miss fills the cache from a replica that has not replayed it.
   boost::asio::awaitable<Invalidation> invalidate_after_write(std::string key,
-                                                              std::optional<std::string> committed);
+                                                              std::optional<std::string> committed,
+                                                              std::uint64_t wal_fence = 0);
 
   // A TTL spread by ±Policy::ttl_jitter, so keys stored together do not expire together.
   std::chrono::milliseconds jittered(std::chrono::milliseconds ttl);
@@ -97,7 +103,8 @@ class CacheAside {
   boost::asio::awaitable<std::optional<Answer>> wait_for_lease_holder(const cache::Lookup& seen);
   boost::asio::awaitable<Result<Answer>> load_and_store(const cache::Lookup& seen, Lifetime life,
                                                         Loader& load, NotFound not_found);
-  boost::asio::awaitable<void> refresh(std::string key, std::string generation, Lifetime life, Loader load);
+  boost::asio::awaitable<void> refresh(std::string key, std::string generation, std::uint64_t wal_fence,
+                                       Lifetime life, Loader load);
   boost::asio::awaitable<void> retry_invalidations();
   void keep_near(std::uint64_t ticket_seq, bool ticket_valid, const cache::Lookup& seen, Lifetime life);
   void publish_write(const std::string& key);
@@ -114,6 +121,7 @@ class CacheAside {
   std::uint64_t next_token_ = 0;
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // loads in progress on this thread
   std::set<std::string> pending_invalidations_;  // product keys whose write could not reach Redis yet
+  std::uint64_t pending_fence_ = 0;              // and the highest WAL fence among those writes
   std::set<std::string> refreshing_;             // keys this thread is refreshing in the background (SWR)
   bool retrying_ = false;
 };

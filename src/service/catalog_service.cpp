@@ -28,8 +28,8 @@ CatalogService::CatalogService(asio::any_io_executor ex, std::shared_ptr<cache::
 
 // A product: cached under its own key (deleted when it is written); "not found" is cached too, briefly.
 asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMode mode) {
-  CacheAside::Loader load = [db = db_.get(), id]() -> asio::awaitable<Result<std::string>> {
-    auto row = co_await db->product_by_id(id);
+  CacheAside::Loader load = [db = db_.get(), id](db::WalFence after) -> asio::awaitable<Result<std::string>> {
+    auto row = co_await db->product_by_id(id, after);
     if (!row) co_return row.error();
     if (!*row)
       co_return make_error(ErrorKind::not_found, "product " + std::to_string(id) + " does not exist");
@@ -46,8 +46,9 @@ asio::awaitable<Result<Answer>> CatalogService::product(std::int64_t id, CacheMo
 // The derived answers below depend on many rows, so their keys carry the catalog generation: any write
 // retires all of them at once.
 asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t offset, CacheMode mode) {
-  CacheAside::Loader load = [db = db_.get(), limit, offset]() -> asio::awaitable<Result<std::string>> {
-    auto page = co_await db->products_page(limit, offset);
+  CacheAside::Loader load = [db = db_.get(), limit,
+                             offset](db::WalFence after) -> asio::awaitable<Result<std::string>> {
+    auto page = co_await db->products_page(limit, offset, after);
     if (!page) co_return page.error();
     co_return model::to_json(*page);
   };
@@ -59,8 +60,8 @@ asio::awaitable<Result<Answer>> CatalogService::products(int limit, std::int64_t
 }
 
 asio::awaitable<Result<Answer>> CatalogService::categories(CacheMode mode) {
-  CacheAside::Loader load = [db = db_.get()]() -> asio::awaitable<Result<std::string>> {
-    auto stats = co_await db->category_stats();
+  CacheAside::Loader load = [db = db_.get()](db::WalFence after) -> asio::awaitable<Result<std::string>> {
+    auto stats = co_await db->category_stats(after);
     if (!stats) co_return stats.error();
     co_return model::to_json(*stats);
   };
@@ -75,8 +76,8 @@ asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int li
                                                        CacheMode mode) {
   auto key = cache::keys::search(query, limit, offset);
   CacheAside::Loader load = [db = db_.get(), query = std::move(query), limit,
-                             offset]() -> asio::awaitable<Result<std::string>> {
-    auto page = co_await db->search(query, limit, offset);
+                             offset](db::WalFence after) -> asio::awaitable<Result<std::string>> {
+    auto page = co_await db->search(query, limit, offset, after);
     if (!page) co_return page.error();
     co_return model::to_json(*page);
   };
@@ -87,8 +88,9 @@ asio::awaitable<Result<Answer>> CatalogService::search(std::string query, int li
 }
 
 asio::awaitable<Result<Answer>> CatalogService::top_products(int limit, CacheMode mode) {
-  CacheAside::Loader load = [db = db_.get(), limit]() -> asio::awaitable<Result<std::string>> {
-    auto top = co_await db->top_products(limit, db::top_products_min_reviews);
+  CacheAside::Loader load = [db = db_.get(),
+                             limit](db::WalFence after) -> asio::awaitable<Result<std::string>> {
+    auto top = co_await db->top_products(limit, db::top_products_min_reviews, after);
     if (!top) co_return top.error();
     co_return model::to_json(*top);
   };
@@ -129,7 +131,8 @@ asio::awaitable<WriteOutcome> CatalogService::after_write(std::int64_t id,
   std::optional<std::string> committed;
   if (product) committed = model::to_json(*product);
   auto key = cache::keys::product(id);
-  auto invalidation = co_await cache_aside_.invalidate_after_write(std::move(key), std::move(committed));
+  auto invalidation =
+      co_await cache_aside_.invalidate_after_write(std::move(key), std::move(committed), db_->written());
   co_return WriteOutcome{std::move(product), std::move(invalidation)};
 }
 

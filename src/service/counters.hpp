@@ -79,6 +79,7 @@ class Counters {
     pending_.sub(n);
   }
   void invalidation_queued() const { pending_.add(1); }
+  void invalidation_merged() const { pending_.sub(1); }  // queued twice: one entry again
   // One read of `endpoint` and how it was answered (an error: the loader failed).
   void looked_up(Endpoint endpoint, const Answer* answer);
 

@@ -1,5 +1,5 @@
 // tests/support/fakes: in-memory stand-ins for the cache and the database behind their narrow interfaces, for
-// unit tests of service/. FakeStore is the request path (five calls); FakeRedis adds the inspector's calls on
+// unit tests of service/. FakeStore is the request path (six calls); FakeRedis adds the inspector's calls on
 // the same data. Each fake can be made `down` (every call fails like an unreachable backend) and slow.
 #pragma once
 
@@ -26,11 +26,16 @@ class FakeStore : public cache::Store {
  public:
   std::map<std::string, std::pair<std::string, std::int64_t>, std::less<>> data;  // key → (value, ttl ms)
   std::int64_t generation = 0;
+  std::uint64_t wal_fence = 0;  // raised by invalidate(), read with the generation
   bool down = false;
   int stores = 0;
   std::map<std::string, std::string, std::less<>> leases;
   // Runs between a lookup and the store that follows it, to simulate a write racing a slow reader.
   std::function<void()> before_store;
+  // Runs between a lookup that missed and the lease that follows it, to simulate another process finishing.
+  std::function<void()> before_lease;
+  // Runs at the start of the next invalidation, as if it were still in flight.
+  std::function<void()> during_invalidate;
 
   std::string resolve(std::string_view key) const {
     std::string k(key);
@@ -41,15 +46,19 @@ class FakeStore : public cache::Store {
   asio::awaitable<Result<cache::Lookup>> lookup(std::string_view key) override {
     if (down) co_return unavailable();
     cache::Lookup out{std::to_string(generation), resolve(key), std::nullopt};
+    out.wal_fence = wal_fence;
     if (auto it = data.find(out.key); it != data.end()) {
       out.value = cache::CachedValue{it->second.first, it->second.second};
-      if (key.find("{gen}") == std::string_view::npos) out.generation.clear();
+      if (key.find("{gen}") == std::string_view::npos) {
+        out.generation.clear();
+        out.wal_fence = 0;
+      }
     }
     co_return out;
   }
-  asio::awaitable<Result<std::string>> current_generation() override {
+  asio::awaitable<Result<cache::Generation>> current_generation() override {
     if (down) co_return unavailable();
-    co_return std::to_string(generation);
+    co_return cache::Generation{std::to_string(generation), wal_fence};
   }
   asio::awaitable<Result<bool>> store(std::string_view key, std::string_view value,
                                       std::chrono::milliseconds ttl, std::string_view gen) override {
@@ -60,14 +69,20 @@ class FakeStore : public cache::Store {
     data[std::string(key)] = {std::string(value), ttl.count()};
     co_return true;
   }
-  asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& keys) override {
+  asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& keys,
+                                                   std::uint64_t fence) override {
+    if (during_invalidate) std::exchange(during_invalidate, nullptr)();
     if (down) co_return unavailable();
+    wal_fence = std::max(wal_fence, fence);
     for (const auto& k : keys) data.erase(k);
     co_return ++generation;
   }
   asio::awaitable<Result<bool>> acquire_lease(std::string_view key, std::string_view token,
-                                              std::chrono::milliseconds) override {
+                                              std::chrono::milliseconds,
+                                              std::string_view unless_present) override {
     if (down) co_return unavailable();
+    if (before_lease) std::exchange(before_lease, nullptr)();
+    if (!unless_present.empty() && data.contains(unless_present)) co_return false;
     co_return leases.emplace(std::string(key), std::string(token)).second;
   }
   asio::awaitable<Result<void>> release_lease(std::string_view key, std::string_view token) override {
@@ -142,36 +157,46 @@ class FakeCatalog : public db::Catalog {
   std::set<std::int64_t> removed;
   std::chrono::milliseconds latency{0};  // > 0: each read suspends this long, so concurrent callers overlap
   std::string last_query;
+  db::WalFence last_fence = 0;  // the WAL fence the last read was given
+  db::WalFence writes_at = 0;   // written(): what the last write's WAL position is said to be
 
   model::Product row(std::int64_t id) const {
     auto it = prices.find(id);
     return model::Product{id,     "Kettle", "Boils", it == prices.end() ? "19.90" : it->second,
                           "Home", "t0",     "t1"};
   }
-  asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id) override {
+  asio::awaitable<Result<std::optional<model::Product>>> product_by_id(std::int64_t id,
+                                                                       db::WalFence after) override {
     ++queries;
+    last_fence = after;
     co_await pause();
     if (down) co_return make_error(ErrorKind::unavailable, "down", Backend::database);
     if (id > 100 || removed.contains(id)) co_return std::optional<model::Product>{};
     co_return std::optional<model::Product>{row(id)};
   }
-  asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset) override {
+  asio::awaitable<Result<model::ProductPage>> products_page(int limit, std::int64_t offset,
+                                                            db::WalFence after) override {
     ++queries;
+    last_fence = after;
     co_return model::ProductPage{{}, 100, limit, offset};
   }
-  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats() override {
+  asio::awaitable<Result<std::vector<model::CategoryStats>>> category_stats(db::WalFence after) override {
     ++queries;
+    last_fence = after;
     co_await pause();
     co_return std::vector<model::CategoryStats>{{1, "Books", 2, 3, "4.50", "10.00", "5.00", "15.00"}};
   }
-  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit,
-                                                    std::int64_t offset) override {
+  asio::awaitable<Result<model::SearchPage>> search(std::string_view query, int limit, std::int64_t offset,
+                                                    db::WalFence after) override {
     ++queries;
+    last_fence = after;
     last_query = std::string(query);
     co_return model::SearchPage{std::string(query), {}, 0, limit, offset};
   }
-  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews) override {
+  asio::awaitable<Result<model::TopProducts>> top_products(int limit, int min_reviews,
+                                                           db::WalFence after) override {
     ++queries;
+    last_fence = after;
     co_return model::TopProducts{{}, min_reviews, limit};
   }
   asio::awaitable<Result<model::Product>> create_product(const model::ProductDraft& d) override {
@@ -188,6 +213,7 @@ class FakeCatalog : public db::Catalog {
     if (id > 100 || !removed.insert(id).second) co_return make_error(ErrorKind::not_found, "no");
     co_return Result<void>{};
   }
+  db::WalFence written() const override { return writes_at; }
 
  private:
   asio::awaitable<void> pause() {

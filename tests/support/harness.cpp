@@ -258,8 +258,13 @@ CommandResult run_cachelab(const std::vector<std::string>& args) {
   return r;
 }
 
-std::vector<std::vector<std::string>> sql(const std::string& query) {
-  PGconn* c = PQconnectdb(database_url().c_str());
+std::string replica_url() {
+  const int port = std::stoi(env("PG_PORT", "54330")) + 1;
+  return "postgresql://cachelab@127.0.0.1:" + env("PG_REPLICA_PORT", std::to_string(port)) + "/cachelab";
+}
+
+std::vector<std::vector<std::string>> sql(const std::string& query, const std::string& url) {
+  PGconn* c = PQconnectdb((url.empty() ? database_url() : url).c_str());
   if (PQstatus(c) != CONNECTION_OK) {
     std::string err = PQerrorMessage(c);
     PQfinish(c);

@@ -65,8 +65,10 @@ HttpResponse http(unsigned short port, const std::string& method, const std::str
 // Direct Redis access: one command, reply as text (integers as decimal, nil as nullopt).
 std::optional<std::string> redis(const std::vector<std::string>& argv);
 
-// Direct PostgreSQL access: rows of text.
-std::vector<std::vector<std::string>> sql(const std::string& query);
+// Direct PostgreSQL access: rows of text. On the test PostgreSQL, or on the server at `url`.
+std::vector<std::vector<std::string>> sql(const std::string& query, const std::string& url = "");
+// The streaming replica `backends.sh start replica` runs (port PG_REPLICA_PORT, default PG_PORT + 1).
+std::string replica_url();
 
 // The test Redis server's process id (for SIGSTOP/SIGCONT), from INFO.
 int redis_pid();

@@ -170,6 +170,17 @@ TEST_F(CacheAsidePolicy, ConcurrentMissesOnOneKeyQueryTheDatabaseOnce) {
   EXPECT_TRUE(store->leases.empty());  // released after the load
 }
 
+TEST_F(CacheAsidePolicy, AMissThatLostTheRaceToAnotherProcesssStoreReadsItsValue) {
+  // Our lookup missed; before we ask for the lease, another process stores the value and releases its lease.
+  store->before_lease = [&] { store->data["cachelab:v1:product:7"] = {R"({"id":7,"price":1.00})", 60000}; };
+  auto a = run(svc.product(7, CacheMode::use));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(db->queries, 0);  // not loaded a second time
+  EXPECT_EQ(a->source, Source::cache);
+  EXPECT_TRUE(a->collapsed);
+  EXPECT_TRUE(store->leases.empty());  // and no lease taken
+}
+
 TEST_F(CacheAsidePolicy, AWaiterOnAnotherProcesssLeaseTakesItsValue) {
   store->leases["cachelab:v1:lease:product:7"] = "someone-else";
   asio::steady_timer later(ctx, std::chrono::milliseconds(30));
@@ -201,6 +212,59 @@ TEST_F(CacheAsidePolicy, AWriteWhileRedisIsDownCommitsAndItsInvalidationIsRetrie
   EXPECT_FALSE(store->data.contains("cachelab:v1:product:7"));
   EXPECT_EQ(counters->snapshot().invalidations_pending, 0);
   EXPECT_EQ(counters->snapshot().invalidations, 1);
+}
+
+TEST_F(CacheAsidePolicy, AWriteQueuedWhileARetryIsInFlightIsNotForgotten) {
+  Policy p = no_jitter();
+  p.invalidation_retry = std::chrono::milliseconds(5);
+  CatalogService quick{ctx.get_executor(), store, db, counters, p};
+  run(quick.product(7, CacheMode::use));
+  run(quick.product(8, CacheMode::use));
+  store->down = true;
+  ASSERT_TRUE(run(quick.update_product(7, price("40.00"))));
+  // While the retry of 7's invalidation is in flight, product 8 is written and its invalidation fails.
+  store->during_invalidate = [&] {
+    store->down = true;
+    auto w = run_nested(quick.update_product(8, price("41.00")));
+    EXPECT_TRUE(w && w->cache.pending);
+    store->down = false;
+  };
+  store->down = false;
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(store->data.contains("cachelab:v1:product:7"));
+  EXPECT_FALSE(store->data.contains("cachelab:v1:product:8"));  // retried too, not dropped with 7's batch
+  EXPECT_EQ(counters->snapshot().invalidations_pending, 0);
+}
+
+TEST_F(CacheAsidePolicy, AMissAfterAWriteReadsPastTheWritesWalFence) {
+  // With a read replica, a write's WAL position travels with its invalidation, and the loads that follow get
+  // it, so they never read a replica that has not replayed the write (db::Catalog).
+  db->writes_at = 5000;
+  ASSERT_TRUE(run(svc.update_product(7, price("40.00"))));
+  EXPECT_EQ(store->wal_fence, 5000u);
+  ASSERT_TRUE(run(svc.product(7, CacheMode::use)));
+  EXPECT_EQ(db->last_fence, 5000u);
+  ASSERT_TRUE(run(svc.categories(CacheMode::use)));  // a derived answer: the fence comes with its lookup
+  EXPECT_EQ(db->last_fence, 5000u);
+  // An older write finishing later never lowers it.
+  db->writes_at = 4000;
+  ASSERT_TRUE(run(svc.update_product(8, price("41.00"))));
+  EXPECT_EQ(store->wal_fence, 5000u);
+}
+
+TEST_F(CacheAsidePolicy, AQueuedInvalidationKeepsItsWalFence) {
+  Policy p = no_jitter();
+  p.invalidation_retry = std::chrono::milliseconds(5);
+  CatalogService quick{ctx.get_executor(), store, db, counters, p};
+  store->down = true;
+  db->writes_at = 7000;
+  ASSERT_TRUE(run(quick.update_product(7, price("40.00"))));
+  EXPECT_EQ(store->wal_fence, 0u);
+  store->down = false;
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store->wal_fence, 7000u);
 }
 
 TEST_F(CacheAsidePolicy, WriteThroughStoresTheCommittedValue) {
