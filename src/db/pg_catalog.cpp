@@ -214,24 +214,38 @@ class PgCatalog final : public Catalog, public Inspector {
   }
 
   // A read on the replica, when one is configured and has replayed up to `after` and this process's own
-  // writes: the replay position is asked for in the same pipeline, before the read's statements, so the
-  // statements (each with its own snapshot, read committed) see at least what had been replayed by then.
-  // Nothing when the replica is behind or failed: the caller reads the primary.
+  // writes. A connection that has already seen the replica replay that far reads at once; otherwise the
+  // replay position is asked for in the same pipeline, before the read's statements, so the statements (each
+  // with its own snapshot, read committed) see at least what had been replayed by then. Nothing when the
+  // replica is behind or failed: the caller reads the primary.
   asio::awaitable<std::optional<std::vector<PgResult>>> read_replica(std::span<const Query> queries,
                                                                      WalFence after, Clock::time_point by) {
     const WalFence need = std::max(after, own_writes_->load(std::memory_order_acquire));
+    auto lease = co_await replica_->acquire(by);
+    if (!lease) {
+      metrics_.replica_failed.inc();
+      co_return std::nullopt;
+    }
+    const bool check = need > (*lease)->replayed_seen();
     std::vector<Query> fenced;
     fenced.reserve(queries.size() + 1);
-    if (need > 0) fenced.push_back(Query{"replayed_position", {}});
+    if (check) fenced.push_back(Query{"replayed_position", {}});
     fenced.insert(fenced.end(), queries.begin(), queries.end());
-    auto results = co_await run(fenced, by, nullptr, replica_.get());
+    const auto started = Clock::now();
+    auto results = co_await (*lease)->run(fenced, by);
+    metrics_.query_seconds.observe(Clock::now() - started);
     if (!results) {
       metrics_.replica_failed.inc();
       co_return std::nullopt;
     }
-    if (need > 0) {
+    if (check) {
       std::uint64_t replayed = 0;
-      if (!parse_position((*results)[0], replayed) || replayed < need) {
+      if (!parse_position((*results)[0], replayed)) {
+        metrics_.replica_failed.inc();
+        co_return std::nullopt;
+      }
+      (*lease)->saw_replayed(replayed);
+      if (replayed < need) {
         metrics_.replica_behind.inc();
         co_return std::nullopt;
       }
@@ -264,13 +278,11 @@ class PgCatalog final : public Catalog, public Inspector {
   }
 
   // `broke` (if given) says whether a failure came from the connection breaking while in use.
-  // On the primary's pool unless `on` names another (the replica's).
   asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries,
                                                      std::optional<Clock::time_point> by = std::nullopt,
-                                                     bool* broke = nullptr, PgPool* on = nullptr) {
+                                                     bool* broke = nullptr) {
     const auto deadline = by.value_or(Clock::now() + timeout_);
-    PgPool& pool = on != nullptr ? *on : *pool_;
-    auto lease = co_await pool.acquire(deadline);
+    auto lease = co_await pool_->acquire(deadline);
     if (!lease) co_return lease.error();
     const auto started = Clock::now();
     auto results = co_await (*lease)->run(queries, deadline);

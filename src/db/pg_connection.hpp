@@ -12,7 +12,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -66,6 +68,11 @@ class PgConnection {
 
   bool healthy() const { return conn_ != nullptr && !broken_; }
 
+  // On a replica: the highest replay position this connection has seen (db/pg_catalog's WAL fence). It only
+  // grows while the connection lives; a replica restart, which could show an older state at first, ends it.
+  std::uint64_t replayed_seen() const { return replayed_seen_; }
+  void saw_replayed(std::uint64_t at) { replayed_seen_ = std::max(replayed_seen_, at); }
+
  private:
   enum class Wait { read, write };
   asio::awaitable<bool> wait_socket(Wait w, Clock::time_point deadline);
@@ -80,6 +87,7 @@ class PgConnection {
   asio::posix::stream_descriptor socket_;
   pg_conn* conn_ = nullptr;
   bool broken_ = false;
+  std::uint64_t replayed_seen_ = 0;
 };
 
 }  // namespace cachelab::db
