@@ -111,6 +111,16 @@ check(deployment.spec.template.spec.terminationGracePeriodSeconds > Number(confi
 const scrape = deployment.spec.template.metadata.annotations ?? {};
 check(scrape["prometheus.io/scrape"] === "true" && scrape["prometheus.io/port"] === config.data.PORT && getPaths.has(scrape["prometheus.io/path"]),
   "pods carry Prometheus scrape annotations for the app's PORT and a served path (/metrics)");
+const hpa = byKind("HorizontalPodAutoscaler", "cachelab");
+const pdb = byKind("PodDisruptionBudget", "cachelab");
+check(hpa && hpa.spec.scaleTargetRef.kind === "Deployment" && hpa.spec.scaleTargetRef.name === deployment.metadata.name,
+  "the autoscaler scales the app Deployment");
+check(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas > hpa.spec.minReplicas, "the autoscaler keeps at least two replicas");
+check(hpa.spec.metrics.every((m) => m.type !== "Resource" || container.resources.requests[m.resource.name]),
+  "every resource the autoscaler scales on has a request in the Deployment");
+check(pdb && Object.entries(pdb.spec.selector.matchLabels).every(([k, v]) => deployment.spec.template.metadata.labels[k] === v),
+  "the disruption budget selects the app's pods");
+check(pdb.spec.minAvailable >= 1 && pdb.spec.minAvailable < hpa.spec.minReplicas, "the disruption budget keeps one pod and lets a drain proceed");
 const monitor = YAML.parse(read("deploy/k8s/optional/servicemonitor.yaml"));
 check(monitor.kind === "ServiceMonitor" && monitor.metadata.namespace === "cachelab", "ServiceMonitor in namespace cachelab");
 check(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v), "ServiceMonitor selects the app Service by its labels");
