@@ -6,7 +6,7 @@ export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 PORT ?= 8000
 SCALE ?= 1
 
-.PHONY: help deps node-deps build build-debug build-fuzz demo demo-check test fuzz faults image-test bench bench-replica soak screenshots stop \
+.PHONY: help deps node-deps build build-debug build-fuzz demo demo-check test fuzz faults image-test bench bench-replica bench-cluster soak screenshots stop \
 	clean format
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
 	@echo "make soak   build release, run the near cache's 10-minute memory soak (bench/l1_soak.sh)"
 	@echo "make bench-replica  build release, start a read replica, measure the WAL-fence rule's cost (bench/replica_fence.sh)"
+	@echo "make bench-cluster  build release, start a local Redis Cluster, compare its hit path with one node (bench/cluster.sh)"
 	@echo "make screenshots  the dashboard's views into docs/screenshots/ (headless Chromium)"
 	@echo "make stop   stop the private PostgreSQL and Redis"
 	@echo "make clean  stop the private backends, delete their data and the build output"
@@ -74,6 +75,10 @@ bench: build
 # What the read replica's WAL-fence check costs on the database path (about a minute).
 bench-replica: build
 	@bash bench/replica_fence.sh
+
+# The Redis-hit path on a local Redis Cluster beside one node (about 40 s).
+bench-cluster: build
+	@bash bench/cluster.sh
 
 # The near cache's memory over a long Zipf run (10 minutes by default; SOAK_SECONDS to change it).
 soak: build

@@ -5,6 +5,8 @@
 #   scripts/backends.sh start|stop|status|destroy [all|pg|redis]
 #   scripts/backends.sh start|stop replica   (a streaming replica of the private PostgreSQL, on PG_REPLICA_PORT;
 #                                             not part of `all`: only the read-replica tests and demos use it)
+#   scripts/backends.sh start|stop cluster   (a Redis Cluster of 3 masters and 3 replicas on REDIS_CLUSTER_PORT
+#                                             and the five ports after it; not part of `all`)
 #   scripts/backends.sh createdb NAME      (another database in the private PostgreSQL, e.g. for scale 100)
 #   scripts/backends.sh where              (prints the directory that holds the servers' data and logs)
 #
@@ -28,6 +30,7 @@ STATE=$(cd "$STATE" && pwd)
 PG_PORT=${PG_PORT:-54320}
 PG_REPLICA_PORT=${PG_REPLICA_PORT:-$((PG_PORT + 1))}
 REDIS_PORT=${REDIS_PORT:-63790}
+REDIS_CLUSTER_PORT=${REDIS_CLUSTER_PORT:-$((REDIS_PORT + 100))}
 REDIS_MAXMEMORY=${REDIS_MAXMEMORY:-64mb}
 REDIS_POLICY=${REDIS_POLICY:-allkeys-lru}
 PG_BIN=/usr/lib/postgresql/15/bin
@@ -46,6 +49,7 @@ REPLICA_DATA=$DATA/pg-replica
 REPLICA_LOG=$DATA/pg-replica.log
 REDIS_DIR=$DATA/redis
 REDIS_LOG=$REDIS_DIR/redis.log
+CLUSTER_DIR=$DATA/redis-cluster
 export PGDATA
 
 # Runs a command as `user` when we are root (PostgreSQL refuses to run as root), else as ourselves.
@@ -192,6 +196,63 @@ stop_pg() {
   echo "postgresql: stopped"
 }
 
+cluster_ports() { seq "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + 5)); }
+cluster_healthy() {
+  local p info
+  for p in $(cluster_ports); do
+    redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+    # A replica that has not finished its first sync cannot be promoted: a failover right after a create
+    # would leave the slots without a master.
+    info=$(redis-cli -h 127.0.0.1 -p "$p" info replication 2>/dev/null)
+    if grep -q '^role:slave' <<<"$info"; then grep -q '^master_link_status:up' <<<"$info" || return 1; fi
+  done
+  # Three masters and three replicas: a failover test leaves a killed master behind, which this rebuilds.
+  [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_CLUSTER_PORT" cluster nodes 2>/dev/null | grep -vc fail) -eq 6 ]]
+}
+
+stop_cluster() {
+  local p
+  for p in $(cluster_ports); do redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >/dev/null 2>&1 || true; done
+  echo "redis cluster: stopped"
+}
+
+# A Redis Cluster on loopback: six redis-server processes in cluster mode (1 s node timeout, so a failover
+# takes a few seconds; each node's bus on its port - 10000, as the default + 10000 would pass 65535), joined by
+# `redis-cli --cluster create` into 3 masters with one replica each. Made afresh unless a healthy one runs.
+start_cluster() {
+  if cluster_healthy; then
+    echo "redis cluster: already running on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))"
+    return
+  fi
+  command -v redis-server >/dev/null || { echo "redis: redis-server not found — run 'make deps' (redis-server)" >&2; exit 1; }
+  stop_cluster >/dev/null
+  make_data_dir
+  rm -rf "$CLUSTER_DIR"
+  local p nodes=()
+  for p in $(cluster_ports); do
+    mkdir -p "$CLUSTER_DIR/$p"
+    ((IS_ROOT)) && chown -R redis:redis "$CLUSTER_DIR"
+    as_user redis redis-server --bind 127.0.0.1 --port "$p" --daemonize yes --dir "$CLUSTER_DIR/$p" \
+      --pidfile "$CLUSTER_DIR/$p/redis.pid" --logfile "$CLUSTER_DIR/$p/redis.log" \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+      --cluster-port $((p - 10000)) \
+      --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no ||
+      fail_start "redis cluster node" "$CLUSTER_DIR/$p/redis.log" "$p" REDIS_CLUSTER_PORT
+    nodes+=("127.0.0.1:$p")
+  done
+  for p in $(cluster_ports); do
+    for _ in $(seq 100); do redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+  done
+  local out
+  if ! out=$(redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes 2>&1); then
+    echo "redis cluster: create failed: $(tail -n 2 <<<"$out")" >&2
+    exit 1
+  fi
+  for _ in $(seq 200); do cluster_healthy && break; sleep 0.1; done
+  cluster_healthy || { echo "redis cluster: not healthy 20 s after create" >&2; exit 1; }
+  echo "redis cluster: running on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5)) (3 masters, 3 replicas)"
+}
+
 stop_redis() {
   if redis_running; then redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
   for _ in $(seq 100); do redis_running || break; sleep 0.05; done
@@ -205,9 +266,11 @@ case "$action" in
     [[ $which == all || $which == pg ]] && start_pg
     [[ $which == all || $which == redis ]] && start_redis
     [[ $which == replica ]] && start_replica
+    [[ $which == cluster ]] && start_cluster
     ;;
   stop)
     [[ $which == all || $which == redis ]] && stop_redis
+    [[ $which == all || $which == cluster ]] && stop_cluster
     # The replica goes down with its primary (`all`), or alone.
     [[ $which == all || $which == replica ]] && stop_replica
     [[ $which == all || $which == pg ]] && stop_pg
@@ -222,6 +285,7 @@ case "$action" in
     ;;
   destroy)
     stop_redis >/dev/null
+    stop_cluster >/dev/null
     stop_replica >/dev/null
     stop_pg >/dev/null
     rm -rf "$DATA" "$STATE/backends-dir"
@@ -243,6 +307,6 @@ case "$action" in
     redis_running && echo "redis: running on 127.0.0.1:$REDIS_PORT" || echo "redis: stopped"
     replica_running && echo "postgresql replica: running on 127.0.0.1:$PG_REPLICA_PORT"
     ;;
-  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis|replica] | restart pg | createdb NAME | where" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|destroy [all|pg|redis|replica|cluster] | restart pg | createdb NAME | where" >&2; exit 2 ;;
 esac
 exit 0

@@ -82,10 +82,10 @@ const std::array table = {
         {verb::get, "/api/cache/keys", open,
          "Cache browser: one SCAN step of our keys with type, size, TTL (?match=, ?cursor=, ?count=1..200)"},
         browse_keys},
-    Endpoint{{verb::get, "/api/cache/key", open, "One key's value, type and TTL (?name=cachelab:v1:...)"},
+    Endpoint{{verb::get, "/api/cache/key", open, "One key's value, type and TTL (?name=cachelab:{v1}:...)"},
              read_key},
     Endpoint{
-        {verb::delete_, "/api/cache/key", admin, "Delete one key of ours (?name=cachelab:v1:...) (admin)"},
+        {verb::delete_, "/api/cache/key", admin, "Delete one key of ours (?name=cachelab:{v1}:...) (admin)"},
         delete_key},
     Endpoint{
         {verb::get, "/api/explain", open,

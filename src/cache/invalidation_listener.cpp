@@ -53,7 +53,9 @@ InvalidationListener::InvalidationListener(boost::asio::any_io_executor ex, Redi
   conn_ = RedisConnection::create(ex, std::move(o));
   probe_ = RedisConnection::create(ex, std::move(p));
   std::random_device rd;
-  probe_key_ = fmt::format("cachelab-probe:{:08x}{:08x}", rd(), rd());
+  // In cachelab's slot (the `{v1}` hash tag), so that on a cluster the probe reaches the node this listens
+  // on.
+  probe_key_ = fmt::format("cachelab-probe:{{v1}}:{:08x}{:08x}", rd(), rd());
 }
 
 InvalidationListener::~InvalidationListener() = default;
@@ -147,6 +149,14 @@ InvalidationListener::Lag InvalidationListener::lag() const {
 InvalidationListener::Redirect InvalidationListener::redirect() const {
   const auto epoch = epoch_.load(std::memory_order_acquire);
   return Redirect{client_id_.load(std::memory_order_relaxed), epoch};
+}
+
+void InvalidationListener::redirect_refused(std::uint64_t epoch) const {
+  if (epoch == 0 || epoch_.load(std::memory_order_acquire) != epoch) return;
+  spdlog::warn("event=near_cache_redirect_refused epoch={} note=\"resubscribing where the slot is served\"",
+               epoch);
+  conn_->reconnect("tracking redirect refused", [this, epoch] { return epoch_.load() == epoch; });
+  probe_->reconnect("tracking redirect refused");
 }
 
 // ["message", "__redis__:invalidate", [key, ...]] for keys; the payload is nil after FLUSHALL/FLUSHDB. The

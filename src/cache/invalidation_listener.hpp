@@ -78,6 +78,10 @@ class InvalidationListener : public std::enable_shared_from_this<InvalidationLis
     std::uint64_t epoch = 0;
   };
   Redirect redirect() const;
+  // A data connection's CLIENT TRACKING REDIRECT to this subscription was refused: the listener is not on the
+  // data connection's server (a Redis Cluster moved cachelab's slot, and only the data connection followed).
+  // Resubscribes on the server the slot is served from now; callable from any thread, once per epoch.
+  void redirect_refused(std::uint64_t epoch) const;
 
   // Invalidation messages received (a message may name several keys), and keys named in them.
   std::uint64_t messages() const { return messages_.load(std::memory_order_relaxed); }

@@ -6,11 +6,11 @@
 namespace cachelab::cache::keys {
 
 std::string generation() {
-  return "cachelab:meta:v1:generation";
+  return "cachelab:meta:{v1}:generation";
 }
 
 std::string wal_fence() {
-  return "cachelab:meta:v1:wal-fence";
+  return "cachelab:meta:{v1}:wal-fence";
 }
 
 std::string lease(std::string_view resolved_key) {

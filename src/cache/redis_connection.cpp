@@ -1,4 +1,6 @@
 #include "cache/redis_connection.hpp"
+#include "cache/keys.hpp"
+#include "cache/store.hpp"
 #include "core/log.hpp"
 
 #include "core/deadline.hpp"
@@ -9,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -30,11 +33,53 @@ struct RedisConnection::Pending {
   bool abandoned = false;  // the caller timed out; drop the replies when they arrive
 };
 
+namespace {
+
+// redis+cluster://[:password@]host:port[,host:port…][/] — a list of hosts is not a URL authority, so this is
+// read by hand: the password (percent-decoded by boost::url, from a stand-in single-host URL), then the list.
+Result<RedisEndpoint> parse_cluster_url(std::string_view url) {
+  constexpr std::string_view scheme = "redis+cluster://";
+  const auto bad = [&](std::string_view why) {
+    return make_error(ErrorKind::invalid_argument, fmt::format("'{}': {}", url, why));
+  };
+  auto rest = url.substr(scheme.size());
+  RedisEndpoint e;
+  e.cluster = true;
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto u = boost::urls::parse_uri(fmt::format("redis://{}@x", rest.substr(0, at)));
+    if (!u) return bad("the password part is not valid");
+    e.password = u->password();
+    rest.remove_prefix(at + 1);
+  }
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    const auto path = rest.substr(slash);
+    if (path != "/" && path != "/0") return bad("a cluster has only database 0");
+    rest = rest.substr(0, slash);
+  }
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const auto item = rest.substr(0, comma);
+    auto node = parse_node(item);
+    if (!node) return bad(fmt::format("'{}' is not host:port", item));
+    e.seeds.push_back(std::move(*node));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  if (e.seeds.empty()) return bad("name at least one node, host:port");
+  e.host = e.seeds.front().host;
+  e.port = e.seeds.front().port;
+  return e;
+}
+
+}  // namespace
+
 Result<RedisEndpoint> parse_redis_url(std::string_view url) {
+  if (url.starts_with("redis+cluster://")) return parse_cluster_url(url);
   auto u = boost::urls::parse_uri(url);
   if (!u || u->scheme() != "redis" || !u->has_authority() || u->encoded_host().empty()) {
-    return make_error(ErrorKind::invalid_argument,
-                      fmt::format("'{}' is not a redis://host:port[/db] URL", url));
+    return make_error(
+        ErrorKind::invalid_argument,
+        fmt::format("'{}' is not a redis://host:port[/db] or redis+cluster://host:port,… URL", url));
   }
   RedisEndpoint e;
   e.host = u->host();
@@ -52,6 +97,13 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url) {
 }
 
 Error unexpected_reply(const RedisReply& r) {
+  if (r.type == RedisReply::Type::error &&
+      (r.str.starts_with("MOVED ") || r.str.starts_with("ASK ") || r.str.starts_with("TRYAGAIN") ||
+       r.str.starts_with("CLUSTERDOWN"))) {
+    Error e = make_error(ErrorKind::unavailable, "Redis Cluster: " + r.str, Backend::cache);
+    e.code = std::string(cluster_moving);  // cache/store.hpp
+    return e;
+  }
   return make_error(ErrorKind::internal,
                     r.type == RedisReply::Type::error ? "Redis error: " + r.str : "unexpected Redis reply",
                     Backend::cache);
@@ -62,7 +114,15 @@ std::shared_ptr<RedisConnection> RedisConnection::create(asio::any_io_executor e
 }
 
 RedisConnection::RedisConnection(asio::any_io_executor ex, Options options)
-    : ex_(ex), options_(std::move(options)), socket_(ex), wake_(ex) {}
+    : ex_(ex), options_(std::move(options)), socket_(ex), wake_(ex), current_(options_.endpoint) {
+  // Unless told otherwise, the slot every cachelab key hashes to (cache/keys: the `{v1}` hash tag).
+  if (options_.endpoint.cluster) {
+    locator_.emplace(
+        options_.endpoint.seeds,
+        options_.cluster_slot_key.empty() ? std::string(keys::prefix) : options_.cluster_slot_key,
+        options_.endpoint.password);
+  }
+}
 
 RedisConnection::~RedisConnection() = default;
 
@@ -75,6 +135,13 @@ void RedisConnection::stop() {
   stopped_ = true;
   drop_connection("stopping");
   wake_.cancel();
+}
+
+void RedisConnection::reconnect(std::string why, std::function<bool()> still) {
+  asio::post(ex_, [self = shared_from_this(), why = std::move(why), still = std::move(still)] {
+    if (self->stopped_ || !self->connected_ || (still && !still())) return;
+    self->drop_connection(why);
+  });
 }
 
 bool RedisConnection::admit() {
@@ -231,12 +298,26 @@ asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
         drop_connection("reply with no caller waiting");
         co_return;
       }
+      // A cluster moved our slot elsewhere (MOVED), or cannot serve it now (CLUSTERDOWN): this reply still
+      // goes to its caller as the error it is, then the connection is dropped and the next one looks again.
+      std::optional<std::string> relocate;
+      if (locator_ && reply.type == RedisReply::Type::error &&
+          (reply.str.starts_with("MOVED ") || reply.str.starts_with("CLUSTERDOWN"))) {
+        relocate = reply.str;
+        if (reply.str.starts_with("MOVED ")) {
+          if (auto node = parse_node(reply.str.substr(reply.str.rfind(' ') + 1))) locator_->prefer(*node);
+        }
+      }
       auto& p = pending_.front();
       p->replies.push_back(std::move(reply));
       if (p->replies.size() == p->expected) {
         p->done = true;
         if (!p->abandoned) p->timer.cancel();
         pending_.pop_front();
+      }
+      if (relocate) {
+        drop_connection("cluster: " + *relocate);
+        co_return;
       }
     }
   }
@@ -266,7 +347,16 @@ void RedisConnection::drop_connection(const std::string& why) {
 }
 
 asio::awaitable<bool> RedisConnection::connect_once() {
-  const auto& e = options_.endpoint;
+  if (locator_) {
+    auto owner = co_await locator_->locate(ex_, std::chrono::milliseconds(500));
+    if (!owner) {
+      spdlog::warn("event=redis_cluster_unlocated nodes_known={}", locator_->known().size());
+      co_return false;
+    }
+    current_.host = owner->host;
+    current_.port = owner->port;
+  }
+  const auto& e = current_;
   asio::ip::tcp::resolver resolver(ex_);
   asio::ip::tcp::socket sock(ex_);
   Deadline timeout(ex_, Clock::now() + std::chrono::seconds(2), [&resolver, &sock] {

@@ -8,6 +8,7 @@
 // backoff, and a single probe call closes the breaker again.
 #pragma once
 
+#include "cache/cluster_locator.hpp"
 #include "cache/redis_metrics.hpp"
 #include "cache/resp_reader.hpp"
 #include "core/error.hpp"
@@ -22,6 +23,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,12 +39,19 @@ struct RedisEndpoint {
   std::string port = "6379";
   std::string password;
   int db = 0;
+  // redis+cluster://: the nodes to ask where the slot is served (cache/cluster_locator); host and port are
+  // then whichever master serves it, found again before every connect.
+  bool cluster = false;
+  std::vector<ClusterNode> seeds;
 };
 
-// redis://[:password@]host[:port][/db]
+// redis://[:password@]host[:port][/db], or redis+cluster://[:password@]host:port[,host:port…][/]
 Result<RedisEndpoint> parse_redis_url(std::string_view url);
 
-// A reply of a type the caller did not expect (an error reply among them) as an `internal` cache error.
+// A reply of a type the caller did not expect (an error reply among them) as an `internal` cache error —
+// except a Redis Cluster's redirections and refusals while it moves or fails over a slot (MOVED, ASK,
+// TRYAGAIN, CLUSTERDOWN): `unavailable`, with code cache::cluster_moving (store.hpp), as they pass in
+// moments.
 Error unexpected_reply(const RedisReply& r);
 
 using RedisCommand = std::vector<std::string_view>;
@@ -64,6 +73,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     // An established connection was lost or closed (what Redis tracked for it is gone with it).
     std::function<void()> on_disconnect;
     RedisMetrics metrics;  // round trips, connects and the breaker in /metrics
+    // With a cluster endpoint: a key in the slot this connection must reach (every command it carries is for
+    // that slot; empty: cachelab's, keys::prefix). A MOVED or CLUSTERDOWN reply drops the connection, and the
+    // next connect looks again.
+    std::string cluster_slot_key;
   };
 
   static std::shared_ptr<RedisConnection> create(asio::any_io_executor ex, Options options);
@@ -73,6 +86,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void start();
   // Closes the socket and ends the loop; pending callers get `unavailable`.
   void stop();
+  // Drops the connection (pending callers get `unavailable`) so that the loop connects again — to wherever
+  // the cluster's slot is served now. Callable from any thread: it runs on the connection's executor, and
+  // only if `still` (checked there) says the reason still holds.
+  void reconnect(std::string why, std::function<bool()> still = nullptr);
 
   // Sends the commands in one write and returns their replies in order. A Redis error reply (e.g. WRONGTYPE)
   // is a reply, not a failure; failures are connection loss, timeout and an open breaker.
@@ -112,6 +129,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   bool probing_ = false;
   void show_breaker(bool open);  // in the breakers_open gauge
   bool shown_open_ = false;
+  std::optional<ClusterLocator> locator_;  // cluster endpoints only
+  RedisEndpoint current_;                  // where the connection goes (or went) this time
 };
 
 }  // namespace cachelab::cache

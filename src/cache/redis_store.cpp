@@ -94,15 +94,24 @@ class RedisStore final : public Store {
     cmds.push_back({"PTTL", out.key});
     auto r = co_await conn_->exec(cmds);
     if (!r) co_return r.error();
+    bool refused = false;
     if (track) {
-      if ((*r)[0].type != RedisReply::Type::status) co_return unexpected_reply((*r)[0]);
-      tracked_session_ = conn_->session() == session ? session : 0;
-      tracked_epoch_ = redirect.epoch;
+      // Refused (an error reply): the listener is on another server than this connection, as after a cluster
+      // moved the slot. The read goes on untracked (nothing is kept near) while the listener follows.
+      if ((*r)[0].type == RedisReply::Type::error) {
+        refused = true;
+        tracking_->redirect_refused(redirect.epoch);
+      } else if ((*r)[0].type != RedisReply::Type::status) {
+        co_return unexpected_reply((*r)[0]);
+      } else {
+        tracked_session_ = conn_->session() == session ? session : 0;
+        tracked_epoch_ = redirect.epoch;
+      }
       r->erase(r->begin());
     }
     // Tracked when tracking was on for the connection these replies came over, under a live subscription.
-    out.tracked = redirect.epoch != 0 && tracked_session_ == session && conn_->session() == session &&
-                  tracked_epoch_ == redirect.epoch;
+    out.tracked = !refused && redirect.epoch != 0 && tracked_session_ == session &&
+                  conn_->session() == session && tracked_epoch_ == redirect.epoch;
     std::size_t value_at = 0;
     if (derived) {
       out.generation = generation_of((*r)[0]);

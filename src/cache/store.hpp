@@ -19,6 +19,10 @@
 
 namespace cachelab::cache {
 
+// The code of an `unavailable` error from a Redis Cluster that is moving or failing over the slot (MOVED,
+// ASK, TRYAGAIN, CLUSTERDOWN): worth trying again in a moment, unlike an outage.
+inline constexpr std::string_view cluster_moving = "cluster_moving";
+
 struct CachedValue {
   std::string value;
   std::int64_t ttl_ms = -1;  // milliseconds left; -1 when the key has no expiry

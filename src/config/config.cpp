@@ -41,7 +41,10 @@ void add_options(CLI::App& app, ServeConfig& c) {
                  "once it has replayed the last write (else to --database-url); empty = none")
       ->envname("DATABASE_READ_URL")
       ->capture_default_str();
-  app.add_option("--redis-url", c.redis_url, "Redis URL: redis://[:password@]host:port[/db]")
+  app.add_option(
+         "--redis-url", c.redis_url,
+         "Redis URL: redis://[:password@]host:port[/db], or "
+         "redis+cluster://[:password@]host:port[,host:port...] for a Redis Cluster (the nodes to ask first)")
       ->envname("REDIS_URL")
       ->capture_default_str();
   app.add_option("--l1-max-bytes", c.l1_max_bytes,
@@ -251,9 +254,14 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 std::string validate(const ServeConfig& c) {
+  // The full parse (cache::parse_redis_url) follows at start-up; a cluster's list of nodes is no URL
+  // authority.
   auto redis = boost::urls::parse_uri(c.redis_url);
-  if (!redis || (redis->scheme() != "redis")) {
-    return fmt::format("--redis-url / REDIS_URL: '{}' is not a redis://host:port[/db] URL", c.redis_url);
+  const bool cluster = c.redis_url.starts_with("redis+cluster://");
+  if (!cluster && (!redis || redis->scheme() != "redis")) {
+    return fmt::format(
+        "--redis-url / REDIS_URL: '{}' is not a redis://host:port[/db] or redis+cluster://host:port,… URL",
+        c.redis_url);
   }
   if (c.database_url.empty()) return "--database-url / DATABASE_URL must not be empty";
   if (c.host.empty()) return "--host / HOST must not be empty";

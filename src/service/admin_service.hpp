@@ -1,8 +1,8 @@
 // service/admin_service: looking at and managing the cache and the database off the request path — the
 // numbers behind /api/stats, the TTL histogram, the cache browser (our namespace only), the query inspector
 // (the fixed statements only), the flush, the stampede demo's expiry, and readiness.
-// Never on the request path of a read, never touches keys outside `cachelab:v1:`, never runs SQL of its own.
-// How it fails: Redis down leaves the app's counters answering (stats) or returns `unavailable`
+// Never on the request path of a read, never touches keys outside `cachelab:{v1}:`, never runs SQL of its
+// own. How it fails: Redis down leaves the app's counters answering (stats) or returns `unavailable`
 // (Backend::cache); a key outside our namespace is invalid_argument.
 #pragma once
 

@@ -41,7 +41,7 @@ struct Answer {
 // What a write did to the cache, after PostgreSQL committed it.
 struct Invalidation {
   std::string dropped_key;       // the written product's own key, deleted
-  std::string retired_pattern;   // the derived keys retired by the generation bump (cachelab:v1:g{old}:*)
+  std::string retired_pattern;   // the derived keys retired by the generation bump (cachelab:{v1}:g{old}:*)
   bool pending = false;          // Redis was unavailable: queued and retried until it goes through
   bool written_through = false;  // write-through stored the committed value under the product's key
 };

@@ -365,6 +365,18 @@ asio::awaitable<Invalidation> CacheAside::invalidate_after_write(std::string key
   publish_write(key);
   const std::vector<std::string> drop = {key};
   auto generation = co_await store_->invalidate(drop, wal_fence);
+  // A Redis Cluster moving cachelab's slot refuses multi-key scripts for moments (its keys are split between
+  // two nodes): try again shortly, within Policy::cluster_moving_budget, so that the write's answer still
+  // comes after its invalidation.
+  const auto moving_until = Stopwatch::clock::now() + policy_.cluster_moving_budget;
+  asio::steady_timer pause(ex_);
+  while (!generation && generation.error().code == cache::cluster_moving &&
+         Stopwatch::clock::now() < moving_until) {
+    pause.expires_after(policy_.cluster_moving_retry);
+    boost::system::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    generation = co_await store_->invalidate(drop, wal_fence);
+  }
   publish_write(key);
   if (!generation) {
     // The write is committed; the cache is not reachable. Queue the invalidation and retry until it goes

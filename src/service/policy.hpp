@@ -25,6 +25,10 @@ struct Policy {
   std::chrono::milliseconds lease_poll = 10ms;   // how often a waiter looks for the loader's value
   WritePolicy write_policy = WritePolicy::invalidate;
   std::chrono::milliseconds invalidation_retry = 500ms;  // while Redis is unreachable after a write
+  // While a Redis Cluster moves cachelab's slot, a write's invalidation is tried again this often, for up to
+  // the budget, before its answer (after that it is queued like an outage's).
+  std::chrono::milliseconds cluster_moving_retry = 20ms;
+  std::chrono::milliseconds cluster_moving_budget = 2000ms;
   // Stale-while-revalidate: for these endpoints, keep entries `swr` longer than their TTL; a read in that
   // window is served at once (marked stale) and one caller refreshes the entry in the background. 0 = off.
   std::chrono::milliseconds swr = 0ms;

@@ -145,8 +145,8 @@ TEST_F(CatalogTest, EquivalentSearchesShareOneKey) {
   auto second = get("/api/products?q=%20%20coffee%20%20%20BEANS%20");
   EXPECT_EQ(second.header("x-cache"), "HIT");
   EXPECT_EQ(data_of(first), data_of(second));
-  const auto gen = redis({"GET", "cachelab:meta:v1:generation"}).value_or("0");
-  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:g" + gen + ":search:limit=10:offset=0:q=coffee beans"}), "1");
+  const auto gen = redis({"GET", "cachelab:meta:{v1}:generation"}).value_or("0");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:{v1}:g" + gen + ":search:limit=10:offset=0:q=coffee beans"}), "1");
   // A different page is a different key.
   EXPECT_EQ(get("/api/products?q=coffee%20beans&offset=1").header("x-cache"), "MISS");
 }
@@ -217,11 +217,11 @@ TEST_F(CatalogTest, FlushResetsKeysAndStatistics) {
   EXPECT_EQ(before.at("db_delay_ms"), 0);
   EXPECT_EQ(before.at("redis").at("maxmemory_policy"), "allkeys-lru");
 
-  const auto gen_before = std::stoll(redis({"GET", "cachelab:meta:v1:generation"}).value_or("0"));
+  const auto gen_before = std::stoll(redis({"GET", "cachelab:meta:{v1}:generation"}).value_or("0"));
   auto flushed = http(port(), "POST", "/api/flush-cache");
   ASSERT_EQ(flushed.status, 200);
   // The flush retires loads in flight by bumping the generation (it never resets it).
-  EXPECT_EQ(std::stoll(redis({"GET", "cachelab:meta:v1:generation"}).value()), gen_before + 1);
+  EXPECT_EQ(std::stoll(redis({"GET", "cachelab:meta:{v1}:generation"}).value()), gen_before + 1);
   EXPECT_EQ(flushed.json().at("cleared_keys"), 2);
   auto after = get("/api/stats").json();
   EXPECT_EQ(after.at("redis").at("keys"), 0);
@@ -254,23 +254,23 @@ TEST_F(CatalogTest, TheCacheBrowserListsReadsAndDeletesOnlyOurKeys) {
     cursor = std::string(j.at("cursor").as_string());
     if (j.at("done").as_bool()) break;
   }
-  EXPECT_TRUE(listed.contains("cachelab:v1:product:1"));
-  const auto gen = redis({"GET", "cachelab:meta:v1:generation"}).value_or("0");
-  EXPECT_TRUE(listed.contains("cachelab:v1:g" + gen + ":categories"));
-  EXPECT_FALSE(listed.contains("cachelab:meta:v1:generation"));  // bookkeeping, not a cached answer
+  EXPECT_TRUE(listed.contains("cachelab:{v1}:product:1"));
+  const auto gen = redis({"GET", "cachelab:meta:{v1}:generation"}).value_or("0");
+  EXPECT_TRUE(listed.contains("cachelab:{v1}:g" + gen + ":categories"));
+  EXPECT_FALSE(listed.contains("cachelab:meta:{v1}:generation"));  // bookkeeping, not a cached answer
   EXPECT_FALSE(listed.contains("foreign:key"));
 
-  auto one = get("/api/cache/key?name=cachelab:v1:product:1");
+  auto one = get("/api/cache/key?name=cachelab:%7Bv1%7D:product:1");
   ASSERT_EQ(one.status, 200);
   EXPECT_EQ(json::parse(one.json().at("value").as_string()).at("id"), 1);
   EXPECT_EQ(get("/api/cache/key?name=foreign:key").status, 400);
-  EXPECT_EQ(get("/api/cache/key?name=cachelab:v1:nothing").status, 404);
+  EXPECT_EQ(get("/api/cache/key?name=cachelab:%7Bv1%7D:nothing").status, 404);
   EXPECT_EQ(get("/api/cache/keys?match=a%20b;c").status, 400);
   EXPECT_EQ(get("/api/cache/keys?cursor=abc").status, 400);
 
-  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:v1:product:1").status, 200);
-  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:1"}), "0");
-  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:v1:product:1").status, 404);
+  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:%7Bv1%7D:product:1").status, 200);
+  EXPECT_EQ(redis({"EXISTS", "cachelab:{v1}:product:1"}), "0");
+  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:%7Bv1%7D:product:1").status, 404);
   EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=foreign:key").status, 400);
   EXPECT_EQ(redis({"GET", "foreign:key"}), "x");
 }

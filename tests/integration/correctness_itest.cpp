@@ -181,8 +181,8 @@ TEST_F(CorrectnessTest, MissingProductsAreCachedBrieflyAndACreateClearsThat) {
   auto hit = http(server.port(), "GET", "/products/" + id);
   EXPECT_EQ(hit.status, 404);
   EXPECT_EQ(hit.header("x-cache"), "HIT");  // the "not found" itself came from Redis
-  EXPECT_EQ(redis({"GET", "cachelab:v1:product:" + id}), "null");
-  auto ttl = std::stoll(redis({"PTTL", "cachelab:v1:product:" + id}).value());
+  EXPECT_EQ(redis({"GET", "cachelab:{v1}:product:" + id}), "null");
+  auto ttl = std::stoll(redis({"PTTL", "cachelab:{v1}:product:" + id}).value());
   EXPECT_GT(ttl, 20000);
   EXPECT_LE(ttl, 33000);  // 30 s ± 10% jitter
 
@@ -334,7 +334,7 @@ TEST_F(CorrectnessTest, StatsShowTheTtlDistributionOfOurKeys) {
   // Jitter: keys stored within a second of each other expire spread over the ±10% band, not together.
   long long lo = LLONG_MAX, hi = 0;
   for (int id = 20; id < 40; ++id) {
-    const auto ttl = std::stoll(redis({"PTTL", "cachelab:v1:product:" + std::to_string(id)}).value());
+    const auto ttl = std::stoll(redis({"PTTL", "cachelab:{v1}:product:" + std::to_string(id)}).value());
     EXPECT_GE(ttl, 50000);
     EXPECT_LE(ttl, 66000);
     lo = std::min(lo, ttl);

@@ -152,7 +152,7 @@ TEST_F(NearCacheTest, ARepeatedReadIsServedFromMemoryWithTheTierSaid) {
   EXPECT_NE(r.header("cache-status").find("detail=l1"), std::string::npos) << r.header("cache-status");
   EXPECT_EQ(r.header("server-timing").find("redis"), std::string::npos) << r.header("server-timing");
   // The TTL it counts down is the Redis key's.
-  const auto redis_ttl = std::stoll(redis({"PTTL", "cachelab:v1:product:7"}).value_or("-2"));
+  const auto redis_ttl = std::stoll(redis({"PTTL", "cachelab:{v1}:product:7"}).value_or("-2"));
   const auto l1_ttl = r.json().at("ttl_remaining_s").as_int64();
   EXPECT_LE(l1_ttl * 1000, redis_ttl + 1000);
   EXPECT_GE(l1_ttl * 1000, redis_ttl - 1000);

@@ -69,14 +69,14 @@ TEST_F(ServerTest, MissThenHitReturnIdenticalDataMatchingTheDatabase) {
   EXPECT_EQ(d.at("description"), row[0][1].c_str());
   EXPECT_DOUBLE_EQ(d.at("price").to_number<double>(), std::stod(row[0][2]));
   EXPECT_EQ(d.at("category"), row[0][3].c_str());
-  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:7"}), "1");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:{v1}:product:7"}), "1");
 }
 
 TEST_F(ServerTest, EntriesExpireAfterTheTtl) {
   ServerProcess server({"--cache-ttl-seconds", "1", "--ttl-jitter", "0"});
   EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "MISS");
   EXPECT_EQ(http(server.port(), "GET", "/products/3").header("x-cache"), "HIT");
-  auto pttl = std::stoll(redis({"PTTL", "cachelab:v1:product:3"}).value());
+  auto pttl = std::stoll(redis({"PTTL", "cachelab:{v1}:product:3"}).value());
   EXPECT_GT(pttl, 0);
   EXPECT_LE(pttl, 1000);
   std::this_thread::sleep_for(1200ms);
@@ -89,7 +89,7 @@ TEST_F(ServerTest, BypassReadsTheDatabaseAndLeavesNoKey) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.json().at("source"), "database");
   EXPECT_EQ(r.header("x-cache"), "BYPASS");
-  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:11"}), "0");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:{v1}:product:11"}), "0");
   // A bypass after the key exists still goes to the database and does not touch the key's TTL.
   http(server.port(), "GET", "/products/11");
   EXPECT_EQ(http(server.port(), "GET", "/products/11?cache=bypass").json().at("source"), "database");
@@ -105,7 +105,7 @@ TEST_F(ServerTest, ClearDeletesOnlyOurNamespaceAndResetsCounters) {
   ASSERT_EQ(cleared.status, 200);
   EXPECT_EQ(cleared.json().at("cleared_keys"), 3);
   EXPECT_EQ(redis({"GET", "someone-else:key"}), "keep me");
-  EXPECT_EQ(redis({"EXISTS", "cachelab:v1:product:1"}), "0");
+  EXPECT_EQ(redis({"EXISTS", "cachelab:{v1}:product:1"}), "0");
   auto stats = http(server.port(), "GET", "/cache/stats").json();
   EXPECT_EQ(stats.at("app").at("hits"), 0);
   EXPECT_EQ(stats.at("app").at("misses"), 0);

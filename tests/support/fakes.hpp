@@ -34,6 +34,8 @@ class FakeStore : public cache::Store {
   std::function<void()> before_store;
   // Runs between a lookup that missed and the lease that follows it, to simulate another process finishing.
   std::function<void()> before_lease;
+  // The next `moving` invalidations are refused as a Redis Cluster moving the slot refuses them.
+  int moving = 0;
   // Runs at the start of the next invalidation, as if it were still in flight.
   std::function<void()> during_invalidate;
 
@@ -73,6 +75,12 @@ class FakeStore : public cache::Store {
                                                    std::uint64_t fence) override {
     if (during_invalidate) std::exchange(during_invalidate, nullptr)();
     if (down) co_return unavailable();
+    if (moving > 0) {
+      --moving;
+      Error e = make_error(ErrorKind::unavailable, "TRYAGAIN", Backend::cache);
+      e.code = std::string(cache::cluster_moving);
+      co_return e;
+    }
     wal_fence = std::max(wal_fence, fence);
     for (const auto& k : keys) data.erase(k);
     co_return ++generation;

@@ -9,14 +9,14 @@ namespace cachelab::cache {
 namespace {
 
 TEST(Keys, AreVersionedAndNamespaced) {
-  EXPECT_EQ(keys::product(42), "cachelab:v1:product:42");
-  EXPECT_EQ(keys::products_page(10, 20), "cachelab:v1:g{gen}:products:limit=10:offset=20");
-  EXPECT_EQ(keys::categories(), "cachelab:v1:g{gen}:categories");
-  EXPECT_EQ(keys::search("a:b", 10, 0), "cachelab:v1:g{gen}:search:limit=10:offset=0:q=a:b");
-  EXPECT_EQ(keys::generation(), "cachelab:meta:v1:generation");
+  EXPECT_EQ(keys::product(42), "cachelab:{v1}:product:42");
+  EXPECT_EQ(keys::products_page(10, 20), "cachelab:{v1}:g{gen}:products:limit=10:offset=20");
+  EXPECT_EQ(keys::categories(), "cachelab:{v1}:g{gen}:categories");
+  EXPECT_EQ(keys::search("a:b", 10, 0), "cachelab:{v1}:g{gen}:search:limit=10:offset=0:q=a:b");
+  EXPECT_EQ(keys::generation(), "cachelab:meta:{v1}:generation");
   EXPECT_NE(keys::generation().rfind(keys::prefix, 0), 0u);  // outside the namespace a flush deletes
-  EXPECT_EQ(keys::lease("cachelab:v1:product:4"), "cachelab:v1:lease:product:4");
-  EXPECT_EQ(keys::namespace_pattern(), "cachelab:v1:*");
+  EXPECT_EQ(keys::lease("cachelab:{v1}:product:4"), "cachelab:{v1}:lease:product:4");
+  EXPECT_EQ(keys::namespace_pattern(), "cachelab:{v1}:*");
   EXPECT_EQ(keys::product(1).rfind(keys::prefix, 0), 0u);
   EXPECT_NE(keys::products_page(10, 0), keys::products_page(1, 0));  // limit is part of the key
 }
@@ -39,6 +39,38 @@ TEST(RedisUrl, RejectsWhatIsNotARedisUrl) {
   EXPECT_FALSE(parse_redis_url("redis://127.0.0.1:6379/x"));
   EXPECT_FALSE(parse_redis_url("127.0.0.1:6379"));
   EXPECT_FALSE(parse_redis_url(""));
+}
+
+TEST(RedisUrl, AClusterUrlNamesItsSeedNodes) {
+  auto e = parse_redis_url("redis+cluster://:p%40ss@10.0.0.1:7000,cache-b:7001/");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_TRUE(e->cluster);
+  EXPECT_EQ(e->password, "p@ss");
+  ASSERT_EQ(e->seeds.size(), 2u);
+  EXPECT_EQ(e->seeds[0], (ClusterNode{"10.0.0.1", "7000"}));
+  EXPECT_EQ(e->seeds[1], (ClusterNode{"cache-b", "7001"}));
+  EXPECT_FALSE(parse_redis_url("redis://127.0.0.1:6379")->cluster);
+  EXPECT_FALSE(parse_redis_url("redis+cluster://"));                     // no node
+  EXPECT_FALSE(parse_redis_url("redis+cluster://10.0.0.1"));             // no port
+  EXPECT_FALSE(parse_redis_url("redis+cluster://10.0.0.1:7000,:7001"));  // no host
+  EXPECT_FALSE(parse_redis_url("redis+cluster://10.0.0.1:7000/3"));      // a cluster has database 0 only
+  EXPECT_EQ(parse_node("127.0.0.1:30001"), (ClusterNode{"127.0.0.1", "30001"}));
+  EXPECT_FALSE(parse_node("127.0.0.1:x"));
+}
+
+// Every key cachelab uses carries the same Redis Cluster hash tag, so one slot holds them all (the scripts
+// over the generation, the fence and a key need that).
+TEST(Keys, EveryKeySharesOneClusterHashTag) {
+  const auto tag = [](std::string_view key) {
+    const auto open = key.find('{');
+    const auto close = key.find('}', open + 1);
+    return std::string(key.substr(open + 1, close - open - 1));
+  };
+  for (const auto& k :
+       {keys::product(1), keys::categories(), keys::products_page(1, 0), keys::search("a{b}", 1, 0),
+        keys::top_products(1, 5), keys::generation(), keys::wal_fence(), keys::lease(keys::product(1))}) {
+    EXPECT_EQ(tag(k), "v1") << k;
+  }
 }
 
 TEST(Info, ParsesFieldsAndSkipsSectionHeaders) {

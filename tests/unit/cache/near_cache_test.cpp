@@ -140,7 +140,7 @@ TEST_F(NearCacheTest, TheBudgetCountsWhatTheHeapReallyHolds) {
     std::mt19937_64 rng(7);
     std::uniform_int_distribution<int> pick(0, 30'000);
     for (int i = 0; i < 200'000; ++i) {
-      const auto key = "cachelab:v1:product:" + std::to_string(pick(rng));
+      const auto key = "cachelab:{v1}:product:" + std::to_string(pick(rng));
       if (!c.get(key, t0)) c.put(c.ticket(), key, value, "0", 60s, false, t0);
     }
     held = c.stats().bytes;

@@ -44,7 +44,7 @@ TEST_F(Admin, StatsReportRedisAndAppCountersAndSurviveRedisDown) {
 
 TEST_F(Admin, TheKeyBrowserOnlyTouchesOurNamespace) {
   run(svc.product(3, CacheMode::use));
-  auto v = run(admin.read_key("cachelab:v1:product:3"));
+  auto v = run(admin.read_key("cachelab:{v1}:product:3"));
   ASSERT_TRUE(v);
   ASSERT_TRUE(*v);
   EXPECT_NE((*v)->value.find("\"id\":3"), std::string::npos);
@@ -52,8 +52,8 @@ TEST_F(Admin, TheKeyBrowserOnlyTouchesOurNamespace) {
   ASSERT_FALSE(foreign);
   EXPECT_EQ(foreign.error().kind, ErrorKind::invalid_argument);
   EXPECT_FALSE(run(admin.delete_key("someone:else")));
-  EXPECT_TRUE(*run(admin.delete_key("cachelab:v1:product:3")));
-  EXPECT_FALSE(*run(admin.read_key("cachelab:v1:product:3")));
+  EXPECT_TRUE(*run(admin.delete_key("cachelab:{v1}:product:3")));
+  EXPECT_FALSE(*run(admin.read_key("cachelab:{v1}:product:3")));
 }
 
 TEST_F(Admin, AFlushRetiresLoadsThatBeganBeforeIt) {
@@ -79,7 +79,7 @@ TEST_F(Admin, ExpiringAProductForTheDemoDeletesItsKeyAndNamesIt) {
   run(svc.product(4, CacheMode::use));
   auto key = run(admin.expire_product(4));
   ASSERT_TRUE(key);
-  EXPECT_EQ(*key, "cachelab:v1:product:4");
+  EXPECT_EQ(*key, "cachelab:{v1}:product:4");
   EXPECT_FALSE(redis->data.contains(*key));
 }
 

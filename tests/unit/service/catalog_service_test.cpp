@@ -43,7 +43,7 @@ TEST_F(CacheAsidePolicy, MissLoadsStoresWithTheTtlThenHitServesTheStoredBytes) {
   auto miss = run(svc.product(7, CacheMode::use));
   ASSERT_TRUE(miss);
   EXPECT_EQ(miss->source, Source::database);
-  EXPECT_EQ(store->data.at("cachelab:v1:product:7").second, 60000);
+  EXPECT_EQ(store->data.at("cachelab:{v1}:product:7").second, 60000);
   EXPECT_TRUE(miss->stored);
   EXPECT_EQ(miss->ttl_ms, 60000);  // the TTL the entry was stored with, for the client's countdown
   auto hit = run(svc.product(7, CacheMode::use));
@@ -81,7 +81,8 @@ TEST_F(CacheAsidePolicy, NotFoundIsCachedBrieflyAsNullDistinctFromAValue) {
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->not_found);
   EXPECT_EQ(a->source, Source::database);
-  EXPECT_EQ(store->data.at("cachelab:v1:product:999"), (std::pair<std::string, std::int64_t>{"null", 10000}));
+  EXPECT_EQ(store->data.at("cachelab:{v1}:product:999"),
+            (std::pair<std::string, std::int64_t>{"null", 10000}));
   auto again = run(svc.product(999, CacheMode::use));
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->not_found);
@@ -105,9 +106,9 @@ TEST_F(CacheAsidePolicy, EachEndpointHasItsOwnKeyAndTtl) {
   ASSERT_TRUE(run(custom.categories(CacheMode::use)));
   ASSERT_TRUE(run(custom.search("coffee", 10, 0, CacheMode::use)));
   ASSERT_TRUE(run(custom.top_products(5, CacheMode::use)));
-  EXPECT_EQ(store->data.at("cachelab:v1:g0:categories").second, 5000);
-  EXPECT_EQ(store->data.at("cachelab:v1:g0:search:limit=10:offset=0:q=coffee").second, 7000);
-  EXPECT_EQ(store->data.at("cachelab:v1:g0:top-products:limit=5:min_reviews=5").second, 60000);
+  EXPECT_EQ(store->data.at("cachelab:{v1}:g0:categories").second, 5000);
+  EXPECT_EQ(store->data.at("cachelab:{v1}:g0:search:limit=10:offset=0:q=coffee").second, 7000);
+  EXPECT_EQ(store->data.at("cachelab:{v1}:g0:top-products:limit=5:min_reviews=5").second, 60000);
   EXPECT_EQ(db->last_query, "coffee");
   ASSERT_TRUE(run(custom.categories(CacheMode::use)));
   EXPECT_EQ(db->queries, 3);  // the second categories read was a hit
@@ -116,14 +117,14 @@ TEST_F(CacheAsidePolicy, EachEndpointHasItsOwnKeyAndTtl) {
 TEST_F(CacheAsidePolicy, AWriteDeletesTheProductKeyAndRetiresDerivedKeys) {
   run(svc.product(7, CacheMode::use));
   run(svc.categories(CacheMode::use));
-  ASSERT_TRUE(store->data.contains("cachelab:v1:product:7"));
+  ASSERT_TRUE(store->data.contains("cachelab:{v1}:product:7"));
   auto w = run(svc.update_product(7, price("25.00")));
   ASSERT_TRUE(w);
   EXPECT_FALSE(w->cache.pending);
-  EXPECT_FALSE(store->data.contains("cachelab:v1:product:7"));
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
   EXPECT_EQ(store->generation, 1);
-  EXPECT_EQ(w->cache.dropped_key, "cachelab:v1:product:7");
-  EXPECT_EQ(w->cache.retired_pattern, "cachelab:v1:g0:*");
+  EXPECT_EQ(w->cache.dropped_key, "cachelab:{v1}:product:7");
+  EXPECT_EQ(w->cache.retired_pattern, "cachelab:{v1}:g0:*");
   auto after = run(svc.product(7, CacheMode::use));
   EXPECT_EQ(after->source, Source::database);
   EXPECT_NE(after->body.find("\"price\":25.00"), std::string::npos);
@@ -141,7 +142,7 @@ TEST_F(CacheAsidePolicy, ASlowReaderCannotStoreAValueOlderThanACommittedWrite) {
   auto stale = run(svc.product(7, CacheMode::use));
   ASSERT_TRUE(stale);
   EXPECT_FALSE(stale->stored);  // the guarded store refused the old value
-  EXPECT_FALSE(store->data.contains("cachelab:v1:product:7"));
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
   auto fresh = run(svc.product(7, CacheMode::use));
   EXPECT_NE(fresh->body.find("\"price\":30.00"), std::string::npos);
 }
@@ -172,7 +173,7 @@ TEST_F(CacheAsidePolicy, ConcurrentMissesOnOneKeyQueryTheDatabaseOnce) {
 
 TEST_F(CacheAsidePolicy, AMissThatLostTheRaceToAnotherProcesssStoreReadsItsValue) {
   // Our lookup missed; before we ask for the lease, another process stores the value and releases its lease.
-  store->before_lease = [&] { store->data["cachelab:v1:product:7"] = {R"({"id":7,"price":1.00})", 60000}; };
+  store->before_lease = [&] { store->data["cachelab:{v1}:product:7"] = {R"({"id":7,"price":1.00})", 60000}; };
   auto a = run(svc.product(7, CacheMode::use));
   ASSERT_TRUE(a);
   EXPECT_EQ(db->queries, 0);  // not loaded a second time
@@ -182,9 +183,11 @@ TEST_F(CacheAsidePolicy, AMissThatLostTheRaceToAnotherProcesssStoreReadsItsValue
 }
 
 TEST_F(CacheAsidePolicy, AWaiterOnAnotherProcesssLeaseTakesItsValue) {
-  store->leases["cachelab:v1:lease:product:7"] = "someone-else";
+  store->leases["cachelab:{v1}:lease:product:7"] = "someone-else";
   asio::steady_timer later(ctx, std::chrono::milliseconds(30));
-  later.async_wait([&](auto) { store->data["cachelab:v1:product:7"] = {R"({"id":7,"price":1.00})", 60000}; });
+  later.async_wait([&](auto) {
+    store->data["cachelab:{v1}:product:7"] = {R"({"id":7,"price":1.00})", 60000};
+  });
   auto a = run(svc.product(7, CacheMode::use));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->source, Source::cache);
@@ -209,7 +212,7 @@ TEST_F(CacheAsidePolicy, AWriteWhileRedisIsDownCommitsAndItsInvalidationIsRetrie
   store->down = false;
   ctx.restart();
   ctx.run_for(std::chrono::milliseconds(100));
-  EXPECT_FALSE(store->data.contains("cachelab:v1:product:7"));
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
   EXPECT_EQ(counters->snapshot().invalidations_pending, 0);
   EXPECT_EQ(counters->snapshot().invalidations, 1);
 }
@@ -232,9 +235,19 @@ TEST_F(CacheAsidePolicy, AWriteQueuedWhileARetryIsInFlightIsNotForgotten) {
   store->down = false;
   ctx.restart();
   ctx.run_for(std::chrono::milliseconds(100));
-  EXPECT_FALSE(store->data.contains("cachelab:v1:product:7"));
-  EXPECT_FALSE(store->data.contains("cachelab:v1:product:8"));  // retried too, not dropped with 7's batch
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:8"));  // retried too, not dropped with 7's batch
   EXPECT_EQ(counters->snapshot().invalidations_pending, 0);
+}
+
+TEST_F(CacheAsidePolicy, AWriteWaitsForAClusterMovingTheSlotBeforeItAnswers) {
+  run(svc.product(7, CacheMode::use));
+  store->moving = 3;  // TRYAGAIN three times, then the slot has moved
+  auto w = run(svc.update_product(7, price("40.00")));
+  ASSERT_TRUE(w);
+  EXPECT_FALSE(w->cache.pending);  // invalidated before the answer, not queued
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
+  EXPECT_EQ(store->moving, 0);
 }
 
 TEST_F(CacheAsidePolicy, AMissAfterAWriteReadsPastTheWritesWalFence) {
@@ -296,10 +309,10 @@ TEST_F(CacheAsidePolicy, JitterSpreadsTtlsWithinTheBand) {
 TEST_F(CacheAsidePolicy, CreatingAProductClearsItsNegativeEntry) {
   auto missing = run(svc.product(101, CacheMode::use));
   ASSERT_TRUE(missing->not_found);
-  ASSERT_EQ(store->data.at("cachelab:v1:product:101").first, "null");
+  ASSERT_EQ(store->data.at("cachelab:{v1}:product:101").first, "null");
   model::ProductDraft d{"New", "", "1.00", "Home"};
   ASSERT_TRUE(run(svc.create_product(d)));
-  EXPECT_FALSE(store->data.contains("cachelab:v1:product:101"));
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:101"));
 }
 
 TEST_F(CacheAsidePolicy, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackground) {
@@ -307,7 +320,7 @@ TEST_F(CacheAsidePolicy, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackgr
   p.categories_ttl = std::chrono::milliseconds(1000);
   CatalogService swr{ctx.get_executor(), store, db, counters, p};
   ASSERT_TRUE(run(swr.categories(CacheMode::use)));
-  auto& entry = store->data.at("cachelab:v1:g0:categories");
+  auto& entry = store->data.at("cachelab:{v1}:g0:categories");
   EXPECT_EQ(entry.second, 6000);  // TTL + the stale window
   entry.second = 3000;            // 3 s left: past the soft TTL, inside the stale window
   db->latency = std::chrono::milliseconds(20);
@@ -317,11 +330,11 @@ TEST_F(CacheAsidePolicy, StaleWhileRevalidateServesAtOnceAndRefreshesInTheBackgr
   EXPECT_TRUE(stale->stale);
   EXPECT_EQ(db->queries, 2);  // the refresh has started, but the stale answer did not wait for it
   EXPECT_LT(stale->timings.db_ms, 1.0);
-  EXPECT_EQ(store->data.at("cachelab:v1:g0:categories").second, 3000);
+  EXPECT_EQ(store->data.at("cachelab:{v1}:g0:categories").second, 3000);
   ctx.restart();
   ctx.run_for(std::chrono::milliseconds(100));  // the background refresh completes
   EXPECT_EQ(db->queries, 2);
-  EXPECT_EQ(store->data.at("cachelab:v1:g0:categories").second, 6000);
+  EXPECT_EQ(store->data.at("cachelab:{v1}:g0:categories").second, 6000);
   auto fresh = run(swr.categories(CacheMode::use));
   EXPECT_FALSE(fresh->stale);
   EXPECT_EQ(*fresh->ttl_ms, 1000);  // reported against the soft TTL
@@ -334,7 +347,7 @@ TEST_F(CacheAsidePolicy, AProductsRefreshReadsTheGenerationBeforeItLoads) {
   Policy p = stale_while_revalidate("product");
   p.product_ttl = std::chrono::milliseconds(1000);
   CatalogService swr{ctx.get_executor(), store, db, counters, p};
-  const std::string key = "cachelab:v1:product:7";
+  const std::string key = "cachelab:{v1}:product:7";
   ASSERT_TRUE(run(swr.product(7, CacheMode::use)));
   ASSERT_EQ(store->data.at(key).second, 6000);
   store->data.at(key).second = 3000;  // inside the stale window

@@ -1,0 +1,142 @@
+// Which Redis Cluster node serves cachelab's slot (cache/cluster_locator.hpp).
+#include "cache/cluster_locator.hpp"
+
+#include "cache/resp_reader.hpp"
+#include "core/deadline.hpp"
+
+#include <hiredis/hiredis.h>  // redisFormatCommandArgv
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+
+namespace cachelab::cache {
+namespace asio = boost::asio;
+namespace {
+
+void append_command(std::string& out, const std::vector<std::string_view>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> argl;
+  for (auto a : args) {
+    argv.push_back(a.data());
+    argl.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  const int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), argl.data());
+  if (n < 0) return;
+  out.append(cmd, static_cast<std::size_t>(n));
+  redisFreeCommand(cmd);
+}
+
+// One node's answer: its replies to the pipeline, or nothing (unreachable, late, or a protocol error).
+asio::awaitable<std::optional<std::vector<RedisReply>>> ask(asio::any_io_executor ex, const ClusterNode& node,
+                                                            const std::string& request, std::size_t replies,
+                                                            std::chrono::milliseconds within) {
+  asio::ip::tcp::resolver resolver(ex);
+  asio::ip::tcp::socket sock(ex);
+  Deadline deadline(ex, std::chrono::steady_clock::now() + within, [&resolver, &sock] {
+    resolver.cancel();
+    boost::system::error_code ignored;
+    sock.close(ignored);
+  });
+  boost::system::error_code ec;
+  auto endpoints =
+      co_await resolver.async_resolve(node.host, node.port, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  co_await asio::async_connect(sock, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  co_await asio::async_write(sock, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  RespReader reader;
+  std::vector<RedisReply> out;
+  std::vector<char> buf(16 * 1024);
+  while (out.size() < replies) {
+    const auto n =
+        co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    reader.feed(std::string_view(buf.data(), n));
+    while (auto reply = reader.next()) out.push_back(std::move(*reply));
+    if (reader.failed()) co_return std::nullopt;
+  }
+  deadline.disarm();
+  co_return out;
+}
+
+std::optional<ClusterNode> node_of(const RedisReply& r) {
+  // [host, port, id, …]; an empty host means "the address you reached me on", which a client cannot use here.
+  if (r.type != RedisReply::Type::array || r.elements.size() < 2) return std::nullopt;
+  const auto& host = r.elements[0];
+  const auto& port = r.elements[1];
+  if (host.type != RedisReply::Type::string || host.str.empty() || port.type != RedisReply::Type::integer)
+    return std::nullopt;
+  return ClusterNode{host.str, std::to_string(port.integer)};
+}
+
+}  // namespace
+
+std::optional<ClusterNode> parse_node(std::string_view host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == host_port.size()) return std::nullopt;
+  const auto port = host_port.substr(colon + 1);
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return ClusterNode{std::string(host_port.substr(0, colon)), std::string(port)};
+}
+
+ClusterLocator::ClusterLocator(std::vector<ClusterNode> seeds, std::string slot_key, std::string password)
+    : nodes_(std::move(seeds)), slot_key_(std::move(slot_key)), password_(std::move(password)) {}
+
+void ClusterLocator::remember(const ClusterNode& node, bool first) {
+  auto it = std::find(nodes_.begin(), nodes_.end(), node);
+  if (it != nodes_.end()) {
+    if (!first) return;
+    nodes_.erase(it);
+  }
+  if (first)
+    nodes_.insert(nodes_.begin(), node);
+  else
+    nodes_.push_back(node);
+}
+
+void ClusterLocator::prefer(ClusterNode node) {
+  remember(node, true);
+}
+
+asio::awaitable<std::optional<ClusterNode>> ClusterLocator::locate(asio::any_io_executor ex,
+                                                                   std::chrono::milliseconds per_node) {
+  std::string request;
+  std::size_t replies = 2;
+  if (!password_.empty()) {
+    append_command(request, {"AUTH", password_});
+    ++replies;
+  }
+  append_command(request, {"CLUSTER", "KEYSLOT", slot_key_});
+  append_command(request, {"CLUSTER", "SLOTS"});
+  const auto candidates = nodes_;  // asking may add nodes
+  for (const auto& node : candidates) {
+    auto answer = co_await ask(ex, node, request, replies, per_node);
+    if (!answer) continue;
+    const auto& slot = (*answer)[replies - 2];
+    const auto& map = (*answer)[replies - 1];
+    if (slot.type != RedisReply::Type::integer || map.type != RedisReply::Type::array) continue;
+    std::optional<ClusterNode> owner;
+    for (const auto& range : map.elements) {
+      if (range.type != RedisReply::Type::array || range.elements.size() < 3) continue;
+      for (std::size_t i = 2; i < range.elements.size(); ++i) {
+        if (auto n = node_of(range.elements[i])) remember(*n, false);
+      }
+      if (range.elements[0].integer <= slot.integer && slot.integer <= range.elements[1].integer)
+        owner = node_of(range.elements[2]);
+    }
+    if (owner) {
+      remember(*owner, true);
+      co_return owner;
+    }
+  }
+  co_return std::nullopt;
+}
+
+}  // namespace cachelab::cache

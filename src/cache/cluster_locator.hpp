@@ -1,0 +1,50 @@
+// cache/cluster_locator: finds the node of a Redis Cluster that serves one key's slot (cachelab keeps every
+// key in one slot: cache/keys). Owns the list of nodes it has heard of, and the short-lived connections it
+// asks them on. Never sends a caller's command, and never blocks: each node gets a deadline, and a node that
+// does not answer is passed over.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cachelab::cache {
+
+struct ClusterNode {
+  std::string host;
+  std::string port;
+  bool operator==(const ClusterNode&) const = default;
+};
+
+class ClusterLocator {
+ public:
+  // `seeds`: the nodes the URL names. `slot_key`: a key whose slot is the one wanted.
+  ClusterLocator(std::vector<ClusterNode> seeds, std::string slot_key, std::string password);
+
+  // Asks the known nodes in turn (the most recently useful first), each with CLUSTER KEYSLOT and CLUSTER
+  // SLOTS in one pipeline (after AUTH when there is a password), and returns the master serving the slot;
+  // every node its map names is remembered for the next time. Nothing when no node answered with a map
+  // covering it.
+  boost::asio::awaitable<std::optional<ClusterNode>> locate(boost::asio::any_io_executor ex,
+                                                            std::chrono::milliseconds per_node);
+  // A node a MOVED reply named: asked first next time.
+  void prefer(ClusterNode node);
+
+  const std::vector<ClusterNode>& known() const { return nodes_; }
+
+ private:
+  void remember(const ClusterNode& node, bool first);
+  std::vector<ClusterNode> nodes_;
+  std::string slot_key_;
+  std::string password_;
+};
+
+// "host:port" (the form MOVED replies use) as a node; nothing when it is not that.
+std::optional<ClusterNode> parse_node(std::string_view host_port);
+
+}  // namespace cachelab::cache
