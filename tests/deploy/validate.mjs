@@ -159,6 +159,11 @@ for (const dep of ["postgres", "redis"]) check(app.depends_on[dep].condition ===
 check(app.depends_on.seed.condition === "service_completed_successfully", "app waits for the seed");
 check(compose.services.pgadmin.profiles.includes("tools") && compose.services["redis-commander"].profiles.includes("tools"), "admin tools are in the tools profile");
 check(existsSync(path.join(root, "deploy/compose/pgadmin-servers.json")), "pgAdmin server list exists");
+const replica = compose.services["postgres-replica"];
+check(replica?.profiles?.includes("replica"), "the streaming replica is in the replica profile");
+for (const v of [...compose.services.postgres.volumes, ...replica.volumes].filter((v) => v.startsWith("./")))
+  check(existsSync(path.join(root, v.split(":")[0])), `replica set-up script ${v.split(":")[0]} exists`);
+check(app.environment.DATABASE_READ_URL === "${DATABASE_READ_URL:-}", "the app has no read replica unless DATABASE_READ_URL is given");
 for (const name of ["prometheus", "grafana"]) check(compose.services[name]?.profiles?.includes("observability"), `${name} is in the observability profile`);
 const promConfig = YAML.parse(read("deploy/compose/prometheus.yml"));
 const job = promConfig.scrape_configs.find((j) => j.job_name === "cachelab");
