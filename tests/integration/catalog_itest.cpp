@@ -209,7 +209,8 @@ TEST_F(CatalogTest, FlushResetsKeysAndStatistics) {
   get("/api/categories");
   get("/api/categories");
   get("/api/products?q=tent");
-  redis({"SET", "not-ours", "1"});
+  // Not ours, though in our Redis Cluster slot (the `{v1}` tag): a flush must leave it.
+  redis({"SET", "not-ours:{v1}", "1"});
   auto before = get("/api/stats").json();
   EXPECT_EQ(before.at("redis").at("keys"), 2);
   EXPECT_EQ(before.at("app").at("hits"), 1);
@@ -227,7 +228,7 @@ TEST_F(CatalogTest, FlushResetsKeysAndStatistics) {
   EXPECT_EQ(after.at("redis").at("keys"), 0);
   EXPECT_EQ(after.at("app").at("hits"), 0);
   EXPECT_EQ(after.at("app").at("misses"), 0);
-  EXPECT_EQ(redis({"GET", "not-ours"}), "1");
+  EXPECT_EQ(redis({"GET", "not-ours:{v1}"}), "1");
 
   auto with_body = http(port(), "POST", "/api/flush-cache", R"({"all":true})");
   EXPECT_EQ(with_body.status, 400);
@@ -238,7 +239,7 @@ TEST_F(CatalogTest, FlushResetsKeysAndStatistics) {
 TEST_F(CatalogTest, TheCacheBrowserListsReadsAndDeletesOnlyOurKeys) {
   get("/products/1");
   get("/api/categories");
-  redis({"SET", "foreign:key", "x"});
+  redis({"SET", "foreign:{v1}:key", "x"});
   std::set<std::string> listed;
   std::string cursor = "0";
   for (int page = 0; page < 100; ++page) {
@@ -258,12 +259,12 @@ TEST_F(CatalogTest, TheCacheBrowserListsReadsAndDeletesOnlyOurKeys) {
   const auto gen = redis({"GET", "cachelab:meta:{v1}:generation"}).value_or("0");
   EXPECT_TRUE(listed.contains("cachelab:{v1}:g" + gen + ":categories"));
   EXPECT_FALSE(listed.contains("cachelab:meta:{v1}:generation"));  // bookkeeping, not a cached answer
-  EXPECT_FALSE(listed.contains("foreign:key"));
+  EXPECT_FALSE(listed.contains("foreign:{v1}:key"));
 
   auto one = get("/api/cache/key?name=cachelab:%7Bv1%7D:product:1");
   ASSERT_EQ(one.status, 200);
   EXPECT_EQ(json::parse(one.json().at("value").as_string()).at("id"), 1);
-  EXPECT_EQ(get("/api/cache/key?name=foreign:key").status, 400);
+  EXPECT_EQ(get("/api/cache/key?name=foreign:%7Bv1%7D:key").status, 400);
   EXPECT_EQ(get("/api/cache/key?name=cachelab:%7Bv1%7D:nothing").status, 404);
   EXPECT_EQ(get("/api/cache/keys?match=a%20b;c").status, 400);
   EXPECT_EQ(get("/api/cache/keys?cursor=abc").status, 400);
@@ -271,8 +272,8 @@ TEST_F(CatalogTest, TheCacheBrowserListsReadsAndDeletesOnlyOurKeys) {
   EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:%7Bv1%7D:product:1").status, 200);
   EXPECT_EQ(redis({"EXISTS", "cachelab:{v1}:product:1"}), "0");
   EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=cachelab:%7Bv1%7D:product:1").status, 404);
-  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=foreign:key").status, 400);
-  EXPECT_EQ(redis({"GET", "foreign:key"}), "x");
+  EXPECT_EQ(http(port(), "DELETE", "/api/cache/key?name=foreign:%7Bv1%7D:key").status, 400);
+  EXPECT_EQ(redis({"GET", "foreign:{v1}:key"}), "x");
 }
 
 TEST_F(CatalogTest, TheQueryInspectorShowsTheServersOwnPlans) {

@@ -89,7 +89,7 @@ class RedisRelay {
       const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client < 0) continue;
       const int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in a = loopback(static_cast<unsigned short>(std::stoi(env("REDIS_PORT", "63800"))));
+      sockaddr_in a = loopback(static_cast<unsigned short>(redis_port()));
       if (upstream < 0 || ::connect(upstream, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(client);
         if (upstream >= 0) ::close(upstream);
@@ -273,6 +273,8 @@ TEST_F(NearCacheTest, FlushallAndARedisRestartDropTheNearCache) {
   redis({"FLUSHALL"});
   EXPECT_TRUE(changed_behind(111.11)) << "FLUSHALL did not drop the near cache";
 
+  // Restarting the one Redis; on a cluster, cluster_itest fails the slot's master over instead.
+  if (on_cluster()) return;
   ASSERT_TRUE(warm(b.port(), "/products/9"));
   ASSERT_EQ(backends("stop", "redis"), 0);
   ASSERT_EQ(backends("start", "redis"), 0);

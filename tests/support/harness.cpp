@@ -38,7 +38,52 @@ std::string env(const char* name, const std::string& fallback) {
 std::string database_url() {
   return "postgresql://cachelab@127.0.0.1:" + env("PG_PORT", "54330") + "/cachelab";
 }
+bool on_cluster() {
+  return !env("CACHELAB_TEST_CLUSTER").empty();
+}
+
+namespace {
+int cluster_first_port() {
+  return std::stoi(env("REDIS_CLUSTER_PORT", std::to_string(std::stoi(env("REDIS_PORT", "63800")) + 100)));
+}
+
+// The master serving cachelab's slot, asked of the first cluster node that answers (CLUSTER KEYSLOT, SLOTS).
+int cluster_owner_port() {
+  for (int p = cluster_first_port(); p < cluster_first_port() + 6; ++p) {
+    redisContext* c = redisConnect("127.0.0.1", p);
+    if (c == nullptr || c->err) {
+      if (c) redisFree(c);
+      continue;
+    }
+    int owner = -1;
+    auto* slot = static_cast<redisReply*>(redisCommand(c, "CLUSTER KEYSLOT %s", "cachelab:{v1}:x"));
+    auto* map = static_cast<redisReply*>(redisCommand(c, "CLUSTER SLOTS"));
+    if (slot && slot->type == REDIS_REPLY_INTEGER && map && map->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t i = 0; i < map->elements; ++i) {
+        const auto* range = map->element[i];
+        if (range->element[0]->integer <= slot->integer && slot->integer <= range->element[1]->integer)
+          owner = static_cast<int>(range->element[2]->element[1]->integer);
+      }
+    }
+    if (slot) freeReplyObject(slot);
+    if (map) freeReplyObject(map);
+    redisFree(c);
+    if (owner > 0) return owner;
+  }
+  throw std::runtime_error("no node of the test Redis Cluster says where cachelab's slot is");
+}
+}  // namespace
+
+int redis_port() {
+  return on_cluster() ? cluster_owner_port() : std::stoi(env("REDIS_PORT", "63800"));
+}
+
 std::string redis_url() {
+  if (on_cluster()) {
+    const auto p = cluster_first_port();
+    return "redis+cluster://127.0.0.1:" + std::to_string(p) + ",127.0.0.1:" + std::to_string(p + 1) +
+           ",127.0.0.1:" + std::to_string(p + 2);
+  }
   return "redis://127.0.0.1:" + env("REDIS_PORT", "63800") + "/0";
 }
 
@@ -49,6 +94,7 @@ int backends(const std::string& action, const std::string& which) {
 
 bool start_backends_and_seed() {
   if (backends("start", "all") != 0) return false;
+  if (on_cluster() && backends("start", "cluster") != 0) return false;
   const std::string seed = env("CACHELAB_BIN") + " seed --log-level warn --database-url " + database_url();
   return std::system(seed.c_str()) == 0;
 }
@@ -193,7 +239,7 @@ HttpResponse http(unsigned short port, const std::string& method, const std::str
 }
 
 std::optional<std::string> redis(const std::vector<std::string>& argv) {
-  redisContext* c = redisConnect("127.0.0.1", std::stoi(env("REDIS_PORT", "63800")));
+  redisContext* c = redisConnect("127.0.0.1", redis_port());
   if (c == nullptr || c->err) throw std::runtime_error("cannot connect to the test Redis");
   std::vector<const char*> args;
   std::vector<size_t> lens;

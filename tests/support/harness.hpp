@@ -16,7 +16,11 @@ namespace cachelab::test {
 
 std::string env(const char* name, const std::string& fallback = "");
 std::string database_url();  // the private test PostgreSQL
-std::string redis_url();     // the private test Redis
+std::string redis_url();     // the private test Redis (or, under CACHELAB_TEST_CLUSTER, the test cluster)
+// CACHELAB_TEST_CLUSTER set: the suite runs against the private Redis Cluster (`backends.sh start cluster`)
+// instead of the single Redis; redis() and redis_pid() then reach the master that serves cachelab's slot.
+bool on_cluster();
+int redis_port();  // the single Redis, or the cluster master serving cachelab's slot
 
 // Runs scripts/backends.sh <action> <which> against the test backends; returns its exit status.
 int backends(const std::string& action, const std::string& which);
@@ -62,7 +66,8 @@ struct HttpResponse {
 HttpResponse http(unsigned short port, const std::string& method, const std::string& target,
                   const std::string& body = "", const std::map<std::string, std::string>& raw_headers = {});
 
-// Direct Redis access: one command, reply as text (integers as decimal, nil as nullopt).
+// Direct Redis access: one command, reply as text (integers as decimal, nil as nullopt). Every cachelab key
+// lives in one slot, so on a cluster one node (the slot's master) answers for all of them.
 std::optional<std::string> redis(const std::vector<std::string>& argv);
 
 // Direct PostgreSQL access: rows of text. On the test PostgreSQL, or on the server at `url`.
