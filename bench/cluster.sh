@@ -37,7 +37,7 @@ for _ in $(seq "$ROUNDS"); do
   run cluster "$CLUSTER"
 done
 
-med() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$TMP/rounds" | median; }
+med() { median_of "$TMP/rounds" "$@"; }
 echo "Redis-hit path (/products/1, near cache off), ${CONNS} connections"
 printf '%-8s %12s %10s\n' redis "requests/s" "p99 ms"
 for l in single cluster; do printf '%-8s %12.0f %10.2f\n' "$l" "$(med "$l" 2)" "$(med "$l" 3)"; done

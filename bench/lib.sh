@@ -13,6 +13,8 @@ json_get() { "$NODE" -e 'const v = process.argv[2].split(".").reduce((o, k) => o
 
 # median of the numbers on stdin
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# median_of FILE LABEL COLUMN: the median of COLUMN over FILE's lines whose first field is LABEL
+median_of() { awk -v l="$2" -v c="$3" '$1 == l { print $c }' "$1" | median; }
 
 # start_server PORT [serve flags…]: a release cachelab in the background, waited for; sets SERVER.
 start_server() {

@@ -45,7 +45,7 @@ for _ in $(seq "$ROUNDS"); do
   run fenced --database-read-url "$REPLICA_URL"
 done
 
-med() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$TMP/rounds" | median; }
+med() { median_of "$TMP/rounds" "$@"; }
 printf '%-8s %12s %10s\n' path "requests/s" "p99 ms"
 for l in primary replica fenced; do printf '%-8s %12.0f %10.2f\n' "$l" "$(med "$l" 2)" "$(med "$l" 3)"; done
 awk -v f="$(med fenced 2)" -v r="$(med replica 2)" -v p="$(med primary 2)" \

@@ -86,10 +86,10 @@ fail_start() {
   exit 1
 }
 
-pg_running() { [[ -f $PGDATA/PG_VERSION ]] && as_user postgres "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
-replica_running() {
-  [[ -f $REPLICA_DATA/PG_VERSION ]] && as_user postgres "$PG_BIN/pg_ctl" status -D "$REPLICA_DATA" >/dev/null 2>&1
-}
+# pg_data_running DATA: a server runs on that data directory.
+pg_data_running() { [[ -f $1/PG_VERSION ]] && as_user postgres "$PG_BIN/pg_ctl" status -D "$1" >/dev/null 2>&1; }
+pg_running() { pg_data_running "$PGDATA"; }
+replica_running() { pg_data_running "$REPLICA_DATA"; }
 redis_running() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 
 # pg_ctl start DATA LOG PORT, with a fresh log. A port that is busy is tried again twice, 2 s apart: the
@@ -167,8 +167,19 @@ start_replica() {
 }
 
 stop_replica() {
-  if replica_running; then as_user postgres "$PG_BIN/pg_ctl" -D "$REPLICA_DATA" -m fast -w stop >/dev/null; fi
+  if replica_running; then pg_ctl_stop "$REPLICA_DATA"; fi
   echo "postgresql replica: stopped"
+}
+
+# launch_redis PORT DIR PORT_VARIABLE [options…]: a daemonised redis-server as the redis user, on loopback, data
+# and log in DIR, with the memory limits and no persistence; fails (fail_start, naming PORT_VARIABLE) when it does
+# not even start.
+launch_redis() {
+  local port=$1 dir=$2 port_var=$3; shift 3
+  as_user redis redis-server --bind 127.0.0.1 --port "$port" --daemonize yes \
+    --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no "$@" ||
+    fail_start redis "$dir/redis.log" "$port" "$port_var"
 }
 
 start_redis() {
@@ -181,18 +192,16 @@ start_redis() {
   mkdir -p "$REDIS_DIR"
   : >"$REDIS_LOG"
   ((IS_ROOT)) && chown -R redis:redis "$REDIS_DIR"
-  as_user redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
-    --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_LOG" \
-    --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no \
-    --enable-debug-command local ||
-    fail_start redis "$REDIS_LOG" "$REDIS_PORT" REDIS_PORT
+  launch_redis "$REDIS_PORT" "$REDIS_DIR" REDIS_PORT --enable-debug-command local
   for _ in $(seq 100); do redis_running && break; sleep 0.05; done
   redis_running || fail_start redis "$REDIS_LOG" "$REDIS_PORT" REDIS_PORT
   echo "redis: running on 127.0.0.1:$REDIS_PORT (maxmemory $REDIS_MAXMEMORY, $REDIS_POLICY, no persistence)"
 }
 
+pg_ctl_stop() { as_user postgres "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null; }
+
 stop_pg() {
-  if pg_running; then as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null; fi
+  if pg_running; then pg_ctl_stop "$PGDATA"; fi
   echo "postgresql: stopped"
 }
 
@@ -232,12 +241,8 @@ start_cluster() {
   for p in $(cluster_ports); do
     mkdir -p "$CLUSTER_DIR/$p"
     ((IS_ROOT)) && chown -R redis:redis "$CLUSTER_DIR"
-    as_user redis redis-server --bind 127.0.0.1 --port "$p" --daemonize yes --dir "$CLUSTER_DIR/$p" \
-      --pidfile "$CLUSTER_DIR/$p/redis.pid" --logfile "$CLUSTER_DIR/$p/redis.log" \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
-      --cluster-port $((p - 10000)) \
-      --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_POLICY" --save "" --appendonly no ||
-      fail_start "redis cluster node" "$CLUSTER_DIR/$p/redis.log" "$p" REDIS_CLUSTER_PORT
+    launch_redis "$p" "$CLUSTER_DIR/$p" REDIS_CLUSTER_PORT --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 1000 --cluster-port $((p - 10000))
     nodes+=("127.0.0.1:$p")
   done
   for p in $(cluster_ports); do

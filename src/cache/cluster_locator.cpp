@@ -1,11 +1,10 @@
 // Which Redis Cluster node serves cachelab's slot (cache/cluster_locator.hpp).
 #include "cache/cluster_locator.hpp"
 
+#include "cache/redis_connection.hpp"  // append_command, connect_within
 #include "cache/resp_reader.hpp"
 #include "core/deadline.hpp"
 
-#include <hiredis/hiredis.h>  // redisFormatCommandArgv
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,45 +16,27 @@ namespace cachelab::cache {
 namespace asio = boost::asio;
 namespace {
 
-void append_command(std::string& out, const std::vector<std::string_view>& args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> argl;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    argl.push_back(a.size());
-  }
-  char* cmd = nullptr;
-  const int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), argl.data());
-  if (n < 0) return;
-  out.append(cmd, static_cast<std::size_t>(n));
-  redisFreeCommand(cmd);
-}
-
 // One node's answer: its replies to the pipeline, or nothing (unreachable, late, or a protocol error).
 asio::awaitable<std::optional<std::vector<RedisReply>>> ask(asio::any_io_executor ex, const ClusterNode& node,
                                                             const std::string& request, std::size_t replies,
                                                             std::chrono::milliseconds within) {
-  asio::ip::tcp::resolver resolver(ex);
-  asio::ip::tcp::socket sock(ex);
-  Deadline deadline(ex, std::chrono::steady_clock::now() + within, [&resolver, &sock] {
-    resolver.cancel();
+  // The whole exchange within `within`: the connect, then the request and its replies in what is left.
+  const auto by = std::chrono::steady_clock::now() + within;
+  auto sock = co_await connect_within(ex, node.host, node.port, within);
+  if (!sock) co_return std::nullopt;
+  Deadline deadline(ex, by, [&sock] {
     boost::system::error_code ignored;
-    sock.close(ignored);
+    sock->close(ignored);
   });
   boost::system::error_code ec;
-  auto endpoints =
-      co_await resolver.async_resolve(node.host, node.port, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::nullopt;
-  co_await asio::async_connect(sock, endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return std::nullopt;
-  co_await asio::async_write(sock, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(*sock, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return std::nullopt;
   RespReader reader;
   std::vector<RedisReply> out;
   std::vector<char> buf(16 * 1024);
   while (out.size() < replies) {
     const auto n =
-        co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+        co_await sock->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return std::nullopt;
     reader.feed(std::string_view(buf.data(), n));
     while (auto reply = reader.next()) out.push_back(std::move(*reply));

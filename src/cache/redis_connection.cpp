@@ -96,6 +96,43 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url) {
   return e;
 }
 
+bool append_command(std::string& out, const RedisCommand& cmd) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> argl;
+  argv.reserve(cmd.size());
+  argl.reserve(cmd.size());
+  for (auto a : cmd) {
+    argv.push_back(a.data());
+    argl.push_back(a.size());
+  }
+  char* formatted = nullptr;
+  const int n = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), argl.data());
+  if (n < 0) return false;
+  out.append(formatted, static_cast<std::size_t>(n));
+  redisFreeCommand(formatted);
+  return true;
+}
+
+asio::awaitable<std::optional<asio::ip::tcp::socket>> connect_within(asio::any_io_executor ex,
+                                                                     const std::string& host,
+                                                                     const std::string& port,
+                                                                     std::chrono::milliseconds within) {
+  asio::ip::tcp::resolver resolver(ex);
+  asio::ip::tcp::socket sock(ex);
+  Deadline timeout(ex, Clock::now() + within, [&resolver, &sock] {
+    resolver.cancel();
+    boost::system::error_code ignored;
+    sock.close(ignored);
+  });
+  boost::system::error_code ec;
+  auto endpoints = co_await resolver.async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return std::nullopt;
+  co_await asio::async_connect(sock, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  timeout.disarm();
+  if (ec) co_return std::nullopt;
+  co_return std::move(sock);
+}
+
 Error unexpected_reply(const RedisReply& r) {
   if (r.type == RedisReply::Type::error &&
       (r.str.starts_with("MOVED ") || r.str.starts_with("ASK ") || r.str.starts_with("TRYAGAIN") ||
@@ -212,19 +249,8 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
   if (!admit()) co_return make_error(ErrorKind::unavailable, "Redis circuit breaker is open", Backend::cache);
 
   for (const auto& cmd : commands) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> argl;
-    argv.reserve(cmd.size());
-    argl.reserve(cmd.size());
-    for (auto a : cmd) {
-      argv.push_back(a.data());
-      argl.push_back(a.size());
-    }
-    char* out = nullptr;
-    int n = redisFormatCommandArgv(&out, static_cast<int>(argv.size()), argv.data(), argl.data());
-    if (n < 0) co_return make_error(ErrorKind::internal, "could not format a Redis command", Backend::cache);
-    write_buf_.append(out, static_cast<std::size_t>(n));
-    redisFreeCommand(out);
+    if (!append_command(write_buf_, cmd))
+      co_return make_error(ErrorKind::internal, "could not format a Redis command", Backend::cache);
   }
   const auto sent = Clock::now();
   auto p = std::make_shared<Pending>(ex_, commands.size());
@@ -357,22 +383,11 @@ asio::awaitable<bool> RedisConnection::connect_once() {
     current_.port = owner->port;
   }
   const auto& e = current_;
-  asio::ip::tcp::resolver resolver(ex_);
-  asio::ip::tcp::socket sock(ex_);
-  Deadline timeout(ex_, Clock::now() + std::chrono::seconds(2), [&resolver, &sock] {
-    resolver.cancel();
-    boost::system::error_code ignored;
-    sock.close(ignored);
-  });
+  auto sock = co_await connect_within(ex_, e.host, e.port, std::chrono::seconds(2));
+  if (!sock) co_return false;
   boost::system::error_code ec;
-  auto endpoints =
-      co_await resolver.async_resolve(e.host, e.port, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return false;
-  co_await asio::async_connect(sock, endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  timeout.disarm();
-  if (ec) co_return false;
-  sock.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_ = std::move(sock);
+  sock->set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_ = std::move(*sock);
   ++generation_;
   connected_ = true;
   asio::co_spawn(

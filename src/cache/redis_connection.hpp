@@ -56,6 +56,16 @@ Error unexpected_reply(const RedisReply& r);
 
 using RedisCommand = std::vector<std::string_view>;
 
+// Appends `cmd` to `out` in RESP (hiredis's formatter); false when it cannot be formatted.
+bool append_command(std::string& out, const RedisCommand& cmd);
+
+// A TCP connection to host:port, resolved and connected within `within`; nothing when either step fails or
+// the time runs out.
+asio::awaitable<std::optional<asio::ip::tcp::socket>> connect_within(asio::any_io_executor ex,
+                                                                     const std::string& host,
+                                                                     const std::string& port,
+                                                                     std::chrono::milliseconds within);
+
 class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
  public:
   struct Options {

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <latch>
 #include <sstream>
 #include <thread>
 
@@ -115,29 +114,15 @@ TEST_F(ClusterTest, ThreeProcessesCollapseAStampedeIntoOneQuery) {
   ServerProcess a(on_cluster({"--db-delay-ms", "300"}));
   ServerProcess b(on_cluster({"--db-delay-ms", "300"}));
   ServerProcess c(on_cluster({"--db-delay-ms", "300"}));
-  const unsigned short ports[] = {a.port(), b.port(), c.port()};
+  const std::vector<unsigned short> ports = {a.port(), b.port(), c.port()};
   for (auto port : ports) ASSERT_EQ(http(port, "DELETE", "/cache/clear").status, 200);
   constexpr int n = 300;
-  std::latch start(n + 1);
-  std::atomic<int> correct{0};
-  std::vector<std::thread> clients;
-  for (int i = 0; i < n; ++i) {
-    clients.emplace_back([&, i] {
-      start.arrive_and_wait();
-      auto r = http(ports[i % 3], "GET", "/products/43");
-      if (r.status == 200 && r.json().at("id") == 43) ++correct;
-    });
-  }
-  start.arrive_and_wait();
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(correct.load(), n);
-  std::int64_t queries = 0, redis_errors = 0;
-  for (auto port : ports) {
-    auto app = http(port, "GET", "/api/stats").json().at("app");
-    queries += app.at("db_queries").to_number<std::int64_t>();
-    redis_errors += app.at("redis_errors").to_number<std::int64_t>();
-  }
-  EXPECT_EQ(queries, 1) << redis_errors << " Redis errors during the burst";
+  const int correct = concurrent_gets(ports, n, "/products/43", [](const HttpResponse& r) {
+    return r.status == 200 && r.json().at("id") == 43;
+  });
+  EXPECT_EQ(correct, n);
+  EXPECT_EQ(app_stat_total(ports, "db_queries"), 1)
+      << app_stat_total(ports, "redis_errors") << " Redis errors during the burst";
 }
 
 TEST_F(ClusterTest, AWriteInOneProcessRetiresTheOthersNearCaches) {

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <climits>
-#include <latch>
 #include <thread>
 
 namespace cachelab::test {
@@ -142,27 +141,15 @@ TEST_F(CorrectnessTest, FiveHundredConcurrentMissesAcrossTwoProcessesQueryTheDat
   ASSERT_EQ(http(a.port(), "DELETE", "/cache/clear").status, 200);  // also resets each process's counters
   ASSERT_EQ(http(b.port(), "DELETE", "/cache/clear").status, 200);
   constexpr int n = 500;
-  std::latch start(n + 1);
-  std::atomic<int> correct{0};
-  std::vector<std::thread> clients;
-  for (int i = 0; i < n; ++i) {
-    clients.emplace_back([&, i] {
-      start.arrive_and_wait();
-      auto r = http(i % 2 == 0 ? a.port() : b.port(), "GET", "/products/42");
-      if (r.status == 200 && r.json().at("id") == 42) ++correct;
-    });
-  }
-  start.arrive_and_wait();
-  for (auto& c : clients) c.join();
-  EXPECT_EQ(correct.load(), n);
-  std::int64_t queries = 0, suppressed = 0, lease_waits = 0, redis_errors = 0;
-  for (auto port : {a.port(), b.port()}) {
-    auto app = http(port, "GET", "/api/stats").json().at("app");
-    queries += app.at("db_queries").to_number<std::int64_t>();
-    suppressed += app.at("stampede_suppressed").to_number<std::int64_t>();
-    lease_waits += app.at("lease_waits").to_number<std::int64_t>();
-    redis_errors += app.at("redis_errors").to_number<std::int64_t>();
-  }
+  const std::vector<unsigned short> ports = {a.port(), b.port()};
+  const int correct = concurrent_gets(ports, n, "/products/42", [](const HttpResponse& r) {
+    return r.status == 200 && r.json().at("id") == 42;
+  });
+  EXPECT_EQ(correct, n);
+  const auto queries = app_stat_total(ports, "db_queries");
+  const auto suppressed = app_stat_total(ports, "stampede_suppressed");
+  const auto lease_waits = app_stat_total(ports, "lease_waits");
+  const auto redis_errors = app_stat_total(ports, "redis_errors");
   // A Redis command that fails (its 250 ms timeout, on a starved machine) sends its caller to the database by
   // design; say so when it is why this fails.
   EXPECT_EQ(queries, 1) << redis_errors << " Redis errors during the burst";

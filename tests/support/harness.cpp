@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -236,6 +237,29 @@ HttpResponse http(unsigned short port, const std::string& method, const std::str
   }
   out.body = res.body();
   return out;
+}
+
+int concurrent_gets(const std::vector<unsigned short>& ports, int n, const std::string& target,
+                    const std::function<bool(const HttpResponse&)>& ok) {
+  std::latch start(n + 1);
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < n; ++i) {
+    clients.emplace_back([&, i] {
+      start.arrive_and_wait();
+      if (ok(http(ports[static_cast<std::size_t>(i) % ports.size()], "GET", target))) ++accepted;
+    });
+  }
+  start.arrive_and_wait();
+  for (auto& c : clients) c.join();
+  return accepted.load();
+}
+
+std::int64_t app_stat_total(const std::vector<unsigned short>& ports, const std::string& name) {
+  std::int64_t total = 0;
+  for (auto port : ports)
+    total += http(port, "GET", "/api/stats").json().at("app").at(name).to_number<std::int64_t>();
+  return total;
 }
 
 std::optional<std::string> redis(const std::vector<std::string>& argv) {

@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,6 +67,13 @@ struct HttpResponse {
 // One request on a fresh connection. `raw_headers` are added as given.
 HttpResponse http(unsigned short port, const std::string& method, const std::string& target,
                   const std::string& body = "", const std::map<std::string, std::string>& raw_headers = {});
+
+// `n` GETs of `target` at once, from `n` threads released together, spread over `ports` in turn; how many
+// answers `ok` accepted. For stampedes.
+int concurrent_gets(const std::vector<unsigned short>& ports, int n, const std::string& target,
+                    const std::function<bool(const HttpResponse&)>& ok);
+// One of `/api/stats`' `app` figures, summed over the servers on `ports`.
+std::int64_t app_stat_total(const std::vector<unsigned short>& ports, const std::string& name);
 
 // Direct Redis access: one command, reply as text (integers as decimal, nil as nullopt). Every cachelab key
 // lives in one slot, so on a cluster one node (the slot's master) answers for all of them.
