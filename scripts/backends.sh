@@ -92,16 +92,18 @@ pg_running() { pg_data_running "$PGDATA"; }
 replica_running() { pg_data_running "$REPLICA_DATA"; }
 redis_running() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 
-# pg_ctl start DATA LOG PORT, with a fresh log. A port that is busy is tried again twice, 2 s apart: the
-# ports are in Linux's ephemeral range (32768-60999), so a short-lived client connection elsewhere on the machine
-# can hold one for a moment; a server that really holds it is still reported (fail_start) after that.
+# pg_ctl start DATA LOG PORT, with a fresh log. A busy port is tried again every 2 s for up to 70 s: the ports
+# are in Linux's ephemeral range (32768-60999), and a client connection that used one as its local port holds it
+# in TIME_WAIT for 60 s after it closed, without SO_REUSEADDR, which blocks the bind. A server that really holds
+# the port is still reported (fail_start) after that.
 pg_ctl_start() {
   local data=$1 log=$2 port=$3 attempt
-  for attempt in 1 2 3; do
+  for attempt in $(seq 35); do
     : >"$log"
     ((IS_ROOT)) && chown postgres:postgres "$log"
     as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null 2>&1 && return 0
-    grep -q 'already in use' "$log" 2>/dev/null && ((attempt < 3)) || return 1
+    grep -q 'already in use' "$log" 2>/dev/null && ((attempt < 35)) || return 1
+    ((attempt == 1)) && echo "postgresql: port $port is busy; trying again for up to 70 s" >&2
     sleep 2
   done
 }

@@ -367,10 +367,12 @@ asio::awaitable<Invalidation> CacheAside::invalidate_after_write(std::string key
   auto generation = co_await store_->invalidate(drop, wal_fence);
   // A Redis Cluster moving cachelab's slot refuses multi-key scripts for moments (its keys are split between
   // two nodes): try again shortly, within Policy::cluster_moving_budget, so that the write's answer still
-  // comes after its invalidation.
+  // comes after its invalidation. Once the slot is seen moving, `unavailable` is part of the move too: a
+  // MOVED drops the connection, and the attempts until it is made again on the new node fail that way.
+  const bool moving = !generation && generation.error().code == cache::cluster_moving;
   const auto moving_until = Stopwatch::clock::now() + policy_.cluster_moving_budget;
   asio::steady_timer pause(ex_);
-  while (!generation && generation.error().code == cache::cluster_moving &&
+  while (moving && !generation && generation.error().kind == ErrorKind::unavailable &&
          Stopwatch::clock::now() < moving_until) {
     pause.expires_after(policy_.cluster_moving_retry);
     boost::system::error_code ec;

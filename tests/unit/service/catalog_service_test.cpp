@@ -250,6 +250,21 @@ TEST_F(CacheAsidePolicy, AWriteWaitsForAClusterMovingTheSlotBeforeItAnswers) {
   EXPECT_EQ(store->moving, 0);
 }
 
+TEST_F(CacheAsidePolicy, AWriteWaitsOutTheReconnectThatASlotMoveCauses) {
+  run(svc.product(7, CacheMode::use));
+  store->moving = 1;                     // attempt 1: TRYAGAIN/MOVED
+  store->during_invalidate = [this] {    // (runs at attempt 1)
+    store->during_invalidate = [this] {  // attempt 2: the connection is being made again on the new node
+      store->down = true;
+      store->during_invalidate = [this] { store->down = false; };  // attempt 3: through
+    };
+  };
+  auto w = run(svc.update_product(7, price("40.00")));
+  ASSERT_TRUE(w);
+  EXPECT_FALSE(w->cache.pending);  // invalidated before the answer, not queued
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
+}
+
 TEST_F(CacheAsidePolicy, AMissAfterAWriteReadsPastTheWritesWalFence) {
   // With a read replica, a write's WAL position travels with its invalidation, and the loads that follow get
   // it, so they never read a replica that has not replayed the write (db::Catalog).
