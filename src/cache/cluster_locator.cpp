@@ -14,12 +14,11 @@
 
 namespace cachelab::cache {
 namespace asio = boost::asio;
-namespace {
-
-// One node's answer: its replies to the pipeline, or nothing (unreachable, late, or a protocol error).
-asio::awaitable<std::optional<std::vector<RedisReply>>> ask(asio::any_io_executor ex, const ClusterNode& node,
-                                                            const std::string& request, std::size_t replies,
-                                                            std::chrono::milliseconds within) {
+asio::awaitable<std::optional<std::vector<RedisReply>>> exchange_once(asio::any_io_executor ex,
+                                                                      const ClusterNode& node,
+                                                                      const std::string& request,
+                                                                      std::size_t replies,
+                                                                      std::chrono::milliseconds within) {
   // The whole exchange within `within`: the connect, then the request and its replies in what is left.
   const auto by = std::chrono::steady_clock::now() + within;
   auto sock = co_await connect_within(ex, node.host, node.port, within);
@@ -43,8 +42,11 @@ asio::awaitable<std::optional<std::vector<RedisReply>>> ask(asio::any_io_executo
     if (reader.failed()) co_return std::nullopt;
   }
   deadline.disarm();
+  out.resize(replies);  // a node that sent more than it was asked for: the extra is not ours
   co_return out;
 }
+
+namespace {
 
 std::optional<ClusterNode> node_of(const RedisReply& r) {
   // [host, port, id, …]; an empty host means "the address you reached me on", which a client cannot use here.
@@ -98,7 +100,7 @@ asio::awaitable<std::optional<ClusterNode>> ClusterLocator::locate(asio::any_io_
   append_command(request, {"CLUSTER", "SLOTS"});
   const auto candidates = nodes_;  // asking may add nodes
   for (const auto& node : candidates) {
-    auto answer = co_await ask(ex, node, request, replies, per_node);
+    auto answer = co_await exchange_once(ex, node, request, replies, per_node);
     if (!answer) continue;
     const auto& slot = (*answer)[replies - 2];
     const auto& map = (*answer)[replies - 1];

@@ -4,6 +4,8 @@
 // does not answer is passed over.
 #pragma once
 
+#include "cache/resp_reader.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -46,5 +48,12 @@ class ClusterLocator {
 
 // "host:port" (the form MOVED replies use) as a node; nothing when it is not that.
 std::optional<ClusterNode> parse_node(std::string_view host_port);
+
+// One exchange on a short-lived connection: `request` (RESP, already formatted) to `node`, and its first
+// `replies` replies, all within `within`; nothing when the node is unreachable, late, or speaks no RESP. The
+// locator asks nodes where a slot is with it; a connection follows an ASK redirection with it.
+boost::asio::awaitable<std::optional<std::vector<RedisReply>>> exchange_once(
+    boost::asio::any_io_executor ex, const ClusterNode& node, const std::string& request, std::size_t replies,
+    std::chrono::milliseconds within);
 
 }  // namespace cachelab::cache

@@ -146,6 +146,11 @@ Error unexpected_reply(const RedisReply& r) {
                     Backend::cache);
 }
 
+std::optional<ClusterNode> ask_target(const RedisReply& r) {
+  if (r.type != RedisReply::Type::error || !r.str.starts_with("ASK ")) return std::nullopt;
+  return parse_node(std::string_view(r.str).substr(r.str.rfind(' ') + 1));
+}
+
 std::shared_ptr<RedisConnection> RedisConnection::create(asio::any_io_executor ex, Options options) {
   return std::shared_ptr<RedisConnection>(new RedisConnection(ex, std::move(options)));
 }
@@ -198,6 +203,9 @@ RedisMetrics RedisMetrics::on(metrics::Registry& r) {
   m.connects = r.counter("cachelab_redis_connects_total",
                          "Connections to Redis made (the first and every reconnect).");
   m.disconnects = r.counter("cachelab_redis_disconnects_total", "Connections to Redis lost or closed.");
+  m.ask_redirects = r.counter(
+      "cachelab_redis_ask_redirects_total",
+      "Commands sent again, with ASKING, to the Redis Cluster node importing a slot that is moving.");
   m.breaker_trips =
       r.counter("cachelab_redis_breaker_trips_total", "Times a connection's circuit breaker opened.");
   m.breakers_open =
@@ -277,6 +285,36 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
   if (p->error) co_return *p->error;
   options_.metrics.command_seconds.observe(Clock::now() - sent);
   co_return std::move(p->replies);
+}
+
+asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec_asking(
+    const ClusterNode& node, std::span<const RedisCommand> commands) {
+  const auto moving = [&](std::string why) {
+    Error e =
+        make_error(ErrorKind::unavailable,
+                   fmt::format("Redis Cluster: ASK to {}:{}: {}", node.host, node.port, why), Backend::cache);
+    e.code = std::string(cluster_moving);
+    return e;
+  };
+  std::string request;
+  std::size_t before = 1;  // the replies that are not the caller's: AUTH's, ASKING's
+  if (!options_.endpoint.password.empty()) {
+    append_command(request, {"AUTH", options_.endpoint.password});
+    ++before;
+  }
+  append_command(request, {"ASKING"});
+  for (const auto& cmd : commands) {
+    if (!append_command(request, cmd))
+      co_return make_error(ErrorKind::internal, "could not format a Redis command", Backend::cache);
+  }
+  options_.metrics.ask_redirects.inc(static_cast<std::int64_t>(commands.size()));
+  auto replies = co_await exchange_once(ex_, node, request, before + commands.size(), options_.timeout);
+  if (!replies) co_return moving("no answer");
+  for (std::size_t i = 0; i < before; ++i) {
+    if ((*replies)[i].type == RedisReply::Type::error) co_return moving((*replies)[i].str);
+  }
+  replies->erase(replies->begin(), replies->begin() + static_cast<std::ptrdiff_t>(before));
+  co_return std::move(*replies);
 }
 
 asio::awaitable<void> RedisConnection::write_loop(std::uint64_t generation) {

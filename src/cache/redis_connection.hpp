@@ -54,6 +54,10 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url);
 // moments.
 Error unexpected_reply(const RedisReply& r);
 
+// The node an `ASK <slot> host:port` reply sends one command to (a Redis Cluster moving the slot, key by
+// key); nothing for any other reply.
+std::optional<ClusterNode> ask_target(const RedisReply& r);
+
 using RedisCommand = std::vector<std::string_view>;
 
 // Appends `cmd` to `out` in RESP (hiredis's formatter); false when it cannot be formatted.
@@ -104,6 +108,14 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Sends the commands in one write and returns their replies in order. A Redis error reply (e.g. WRONGTYPE)
   // is a reply, not a failure; failures are connection loss, timeout and an open breaker.
   asio::awaitable<Result<std::vector<RedisReply>>> exec(std::span<const RedisCommand> commands);
+
+  // Follows an ASK redirection: sends ASKING and `commands` to `node` on a short-lived connection (after AUTH
+  // when the URL has a password) and returns the commands' replies, within the command timeout. A slot moves
+  // in moments, so nothing is kept open; the caller's tracking, breaker and pipeline are not involved.
+  // Fails with `unavailable` (code cache::cluster_moving) when the node does not answer or refuses ASKING.
+  asio::awaitable<Result<std::vector<RedisReply>>> exec_asking(const ClusterNode& node,
+                                                               std::span<const RedisCommand> commands);
+  bool cluster() const { return locator_.has_value(); }
 
   bool connected() const { return connected_; }
   // Changes whenever the connection is made or lost: two equal readings mean one unbroken connection.

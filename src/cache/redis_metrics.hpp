@@ -10,6 +10,7 @@ namespace cachelab::cache {
 struct RedisMetrics {
   metrics::Histogram command_seconds;  // one exec(): the commands written together, until their last reply
   metrics::Counter connects, disconnects, breaker_trips;
+  metrics::Counter ask_redirects;  // commands sent again with ASKING to the node importing the slot
   metrics::Gauge breakers_open;
   static RedisMetrics on(metrics::Registry& registry);
 };

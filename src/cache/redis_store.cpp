@@ -31,6 +31,15 @@ end
 return redis.call('INCR', KEYS[1])
 )lua";
 
+// KEYS[1] WAL fence key, ARGV[1] the write's WAL position: the fence raise of invalidate_script on its own,
+// for a slot that is moving (see RedisStore::invalidate_key_by_key).
+constexpr std::string_view raise_fence_script = R"lua(
+if tonumber(ARGV[1]) > (tonumber(redis.call('GET', KEYS[1]) or '0') or 0) then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
+)lua";
+
 // KEYS[1] lease key, KEYS[2] the key it is for; ARGV[1] our token, ARGV[2] px. No lease while the key has a
 // value (it was loaded and stored since the caller's lookup). An error reply to the SET (OOM) stays an error.
 constexpr std::string_view lease_script = R"lua(
@@ -178,8 +187,54 @@ class RedisStore final : public Store {
     cmd.push_back(fence);
     auto r = co_await conn_->exec({&cmd, 1});
     if (!r) co_return r.error();
-    if ((*r)[0].type != RedisReply::Type::integer) co_return unexpected_reply((*r)[0]);
-    co_return static_cast<std::int64_t>((*r)[0].integer);
+    const auto& reply = (*r)[0];
+    if (reply.type == RedisReply::Type::integer) co_return static_cast<std::int64_t>(reply.integer);
+    if (conn_->cluster() && reply.type == RedisReply::Type::error &&
+        (reply.str.starts_with("ASK ") || reply.str.starts_with("TRYAGAIN"))) {
+      co_return co_await invalidate_key_by_key(drop, wal_fence);
+    }
+    co_return unexpected_reply(reply);
+  }
+
+  // While a Redis Cluster moves cachelab's slot, key by key, a script over several keys is refused (TRYAGAIN
+  // while they sit on both nodes, ASK once none is left on the old one) until the move ends, which can take
+  // seconds. A write must not wait that long, nor leave an old value behind to be served from the new node.
+  // So the script's steps are sent one key each, and a key already moved is followed to the importing node
+  // with ASKING. The order keeps the script's guarantee without its atomicity: the generation is bumped
+  // first, so a store that loaded before the write is refused from then on; the keys are dropped after it.
+  boost::asio::awaitable<Result<std::int64_t>> invalidate_key_by_key(const std::vector<std::string>& drop,
+                                                                     std::uint64_t wal_fence) {
+    const auto gen_key = keys::generation();
+    const RedisCommand incr{"INCR", gen_key};
+    auto generation = co_await exec_following_ask(incr);
+    if (!generation) co_return generation.error();
+    if (generation->type != RedisReply::Type::integer) co_return unexpected_reply(*generation);
+    if (wal_fence > 0) {
+      const auto fence_key = keys::wal_fence();
+      const std::string fence = std::to_string(wal_fence);
+      const RedisCommand raise{"EVAL", raise_fence_script, "1", fence_key, fence};
+      auto r = co_await exec_following_ask(raise);
+      if (!r) co_return r.error();
+      if (r->type != RedisReply::Type::integer) co_return unexpected_reply(*r);
+    }
+    for (const auto& k : drop) {
+      const RedisCommand unlink{"UNLINK", k};
+      auto r = co_await exec_following_ask(unlink);
+      if (!r) co_return r.error();
+      if (r->type != RedisReply::Type::integer) co_return unexpected_reply(*r);
+    }
+    co_return static_cast<std::int64_t>(generation->integer);
+  }
+
+  // One command; an ASK reply sends it again to the node it names, with ASKING.
+  boost::asio::awaitable<Result<RedisReply>> exec_following_ask(const RedisCommand& cmd) {
+    auto r = co_await conn_->exec({&cmd, 1});
+    if (!r) co_return r.error();
+    if (const auto node = ask_target((*r)[0])) {
+      r = co_await conn_->exec_asking(*node, {&cmd, 1});
+      if (!r) co_return r.error();
+    }
+    co_return std::move((*r)[0]);
   }
 
   boost::asio::awaitable<Result<bool>> acquire_lease(std::string_view lease_key, std::string_view token,

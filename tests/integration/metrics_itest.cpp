@@ -27,13 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// The value of the sample `series` (its name and labels exactly as exposed); -1 when it is absent.
-double sample(const std::string& text, const std::string& series) {
-  const auto at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + series.size() + 2));
-}
-
 // Runs `command` with `input` on its standard input; its exit status and what it printed.
 CommandResult run_with_input(const std::string& command, const std::string& input) {
   const auto in = fs::temp_directory_path() / ("metrics-" + std::to_string(getpid()) + ".txt");
@@ -96,28 +89,36 @@ TEST_F(MetricsTest, CountsWhatWasServedAndPromtoolAcceptsIt) {
   ASSERT_EQ(m.status, 200);
   EXPECT_EQ(m.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   const auto& t = m.body;
-  EXPECT_EQ(sample(t, R"(cachelab_http_requests_total{route="/products/{id}",method="GET",status="200"})"),
-            4);
-  EXPECT_EQ(sample(t, R"(cachelab_http_requests_total{route="/products/{id}",method="GET",status="400"})"),
+  EXPECT_EQ(
+      metric_sample(t, R"(cachelab_http_requests_total{route="/products/{id}",method="GET",status="200"})"),
+      4);
+  EXPECT_EQ(
+      metric_sample(t, R"(cachelab_http_requests_total{route="/products/{id}",method="GET",status="400"})"),
+      1);
+  EXPECT_EQ(metric_sample(t, R"(cachelab_http_requests_total{route="unmatched",method="GET",status="404"})"),
             1);
-  EXPECT_EQ(sample(t, R"(cachelab_http_requests_total{route="unmatched",method="GET",status="404"})"), 1);
-  EXPECT_EQ(sample(t, R"(cachelab_http_requests_total{route="static",method="GET",status="200"})"), 1);
-  EXPECT_EQ(sample(t, R"(cachelab_http_request_duration_seconds_count{route="/products/{id}"})"), 5);
-  EXPECT_EQ(sample(t, R"(cachelab_http_request_duration_seconds_bucket{route="/products/{id}",le="+Inf"})"),
-            5);
-  EXPECT_EQ(sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="miss",tier="none"})"), 1);
-  EXPECT_EQ(sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="hit",tier="redis"})"), 2);
-  EXPECT_EQ(sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="bypass",tier="none"})"), 1);
-  EXPECT_EQ(sample(t, R"(cachelab_cache_reads_total{outcome="miss",tier="none"})"), 1);
-  EXPECT_EQ(sample(t, "cachelab_db_query_duration_seconds_count"), 2);  // the miss and the bypass
-  EXPECT_GE(sample(t, "cachelab_redis_command_duration_seconds_count"), 3);
-  EXPECT_GE(sample(t, "cachelab_db_connections_opened_total"), 1);
-  EXPECT_EQ(sample(t, "cachelab_db_connections_in_use"), 0);
-  EXPECT_EQ(sample(t, "cachelab_redis_up"), 1);
-  EXPECT_GT(sample(t, "cachelab_redis_used_memory_bytes"), 0);
-  EXPECT_GT(sample(t, "process_resident_memory_bytes"), 1e6);
-  EXPECT_GT(sample(t, "process_open_fds"), 3);
-  EXPECT_EQ(sample(t, "cachelab_http_connections_open"), 1);  // this scrape's own
+  EXPECT_EQ(metric_sample(t, R"(cachelab_http_requests_total{route="static",method="GET",status="200"})"), 1);
+  EXPECT_EQ(metric_sample(t, R"(cachelab_http_request_duration_seconds_count{route="/products/{id}"})"), 5);
+  EXPECT_EQ(
+      metric_sample(t, R"(cachelab_http_request_duration_seconds_bucket{route="/products/{id}",le="+Inf"})"),
+      5);
+  EXPECT_EQ(
+      metric_sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="miss",tier="none"})"), 1);
+  EXPECT_EQ(
+      metric_sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="hit",tier="redis"})"), 2);
+  EXPECT_EQ(
+      metric_sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="bypass",tier="none"})"),
+      1);
+  EXPECT_EQ(metric_sample(t, R"(cachelab_cache_reads_total{outcome="miss",tier="none"})"), 1);
+  EXPECT_EQ(metric_sample(t, "cachelab_db_query_duration_seconds_count"), 2);  // the miss and the bypass
+  EXPECT_GE(metric_sample(t, "cachelab_redis_command_duration_seconds_count"), 3);
+  EXPECT_GE(metric_sample(t, "cachelab_db_connections_opened_total"), 1);
+  EXPECT_EQ(metric_sample(t, "cachelab_db_connections_in_use"), 0);
+  EXPECT_EQ(metric_sample(t, "cachelab_redis_up"), 1);
+  EXPECT_GT(metric_sample(t, "cachelab_redis_used_memory_bytes"), 0);
+  EXPECT_GT(metric_sample(t, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(metric_sample(t, "process_open_fds"), 3);
+  EXPECT_EQ(metric_sample(t, "cachelab_http_connections_open"), 1);  // this scrape's own
   EXPECT_NE(t.find("\ncachelab_build_info{version=\""), std::string::npos);
   EXPECT_EQ(t.find("cachelab_l1_"), std::string::npos) << "the near cache is off";
 
@@ -128,7 +129,7 @@ TEST_F(MetricsTest, CountsWhatWasServedAndPromtoolAcceptsIt) {
   // A flush starts /api/stats's figures again; Prometheus counters never go back.
   ASSERT_EQ(http(server.port(), "DELETE", "/cache/clear").status, 200);
   const auto after = http(server.port(), "GET", "/metrics").body;
-  EXPECT_EQ(sample(after, R"(cachelab_cache_reads_total{outcome="miss",tier="none"})"), 1);
+  EXPECT_EQ(metric_sample(after, R"(cachelab_cache_reads_total{outcome="miss",tier="none"})"), 1);
   EXPECT_EQ(http(server.port(), "GET", "/api/stats").json().at("app").at("misses").as_int64(), 0);
 }
 
@@ -137,26 +138,28 @@ TEST_F(MetricsTest, TheNearCacheAndAnOutageShowUp) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(http(server.port(), "GET", "/products/6").status, 200);
   ASSERT_TRUE(eventually(
       [&] {
-        return sample(http(server.port(), "GET", "/metrics").body,
-                      R"(cachelab_cache_lookups_total{endpoint="product",outcome="hit",tier="l1"})") >= 1 ||
+        return metric_sample(http(server.port(), "GET", "/metrics").body,
+                             R"(cachelab_cache_lookups_total{endpoint="product",outcome="hit",tier="l1"})") >=
+                   1 ||
                (http(server.port(), "GET", "/products/6"), false);
       },
       5s));
   auto t = http(server.port(), "GET", "/metrics").body;
-  EXPECT_EQ(sample(t, "cachelab_l1_listening"), 1);
-  EXPECT_GE(sample(t, "cachelab_l1_entries"), 1);
-  EXPECT_GE(sample(t, "cachelab_l1_hits_total"), 1);
+  EXPECT_EQ(metric_sample(t, "cachelab_l1_listening"), 1);
+  EXPECT_GE(metric_sample(t, "cachelab_l1_entries"), 1);
+  EXPECT_GE(metric_sample(t, "cachelab_l1_hits_total"), 1);
 
   // Redis stops answering: the scrape still answers, says Redis is down, and counts the failed calls.
   ASSERT_EQ(backends("stop", "redis"), 0);
   for (int i = 0; i < 5; ++i) http(server.port(), "GET", "/products/7");
   t = http(server.port(), "GET", "/metrics").body;
-  EXPECT_EQ(sample(t, "cachelab_redis_up"), 0);
-  EXPECT_GE(sample(t, "cachelab_redis_errors_total"), 1);
-  EXPECT_GE(sample(t, "cachelab_redis_disconnects_total"), 1);
-  EXPECT_GE(
-      sample(t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="unavailable",tier="none"})"), 1);
-  EXPECT_EQ(sample(t, "cachelab_l1_listening"), 0);
+  EXPECT_EQ(metric_sample(t, "cachelab_redis_up"), 0);
+  EXPECT_GE(metric_sample(t, "cachelab_redis_errors_total"), 1);
+  EXPECT_GE(metric_sample(t, "cachelab_redis_disconnects_total"), 1);
+  EXPECT_GE(metric_sample(
+                t, R"(cachelab_cache_lookups_total{endpoint="product",outcome="unavailable",tier="none"})"),
+            1);
+  EXPECT_EQ(metric_sample(t, "cachelab_l1_listening"), 0);
   EXPECT_EQ(run_with_input("promtool check metrics", t).status, 0);
   ASSERT_EQ(backends("start", "redis"), 0);
 }

@@ -255,6 +255,12 @@ int concurrent_gets(const std::vector<unsigned short>& ports, int n, const std::
   return accepted.load();
 }
 
+double metric_sample(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
 std::int64_t app_stat_total(const std::vector<unsigned short>& ports, const std::string& name) {
   std::int64_t total = 0;
   for (auto port : ports)

@@ -73,6 +73,10 @@ HttpResponse http(unsigned short port, const std::string& method, const std::str
 int concurrent_gets(const std::vector<unsigned short>& ports, int n, const std::string& target,
                     const std::function<bool(const HttpResponse&)>& ok);
 // One of `/api/stats`' `app` figures, summed over the servers on `ports`.
+// The value of the sample `series` (its name and labels exactly as exposed) in a /metrics text; -1 when it
+// is absent.
+double metric_sample(const std::string& text, const std::string& series);
+
 std::int64_t app_stat_total(const std::vector<unsigned short>& ports, const std::string& name);
 
 // Direct Redis access: one command, reply as text (integers as decimal, nil as nullopt). Every cachelab key
