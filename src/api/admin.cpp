@@ -90,6 +90,7 @@ void write_redis_stats(JsonWriter& w, const std::optional<service::RedisStats>& 
       .field("connected_clients", r.connected_clients)
       .field("total_commands_processed", r.total_commands_processed)
       .field("keys", r.keys)
+      .field("masters", r.masters)
       .end_object();
 }
 

@@ -53,8 +53,8 @@ awaitable<Response> index(const Api&, RequestContext&) {
   co_return json_response(http::status::ok, std::move(body));
 }
 
-// Everything the process recorded (core/metrics), then Redis's own figures from one INFO: they are Redis's,
-// not this process's, so they are read at scrape time rather than kept.
+// Everything the process recorded (core/metrics), then Redis's own figures from INFO (on a cluster, summed
+// over the masters): they are Redis's, not this process's, so they are read at scrape time rather than kept.
 awaitable<Response> metrics(const Api& api, RequestContext&) {
   if (!api.options.metrics) co_return error_response(http::status::not_found, "not_found", "metrics are off");
   const auto stats = co_await api.services.admin->cache_stats(false);
@@ -79,6 +79,10 @@ awaitable<Response> metrics(const Api& api, RequestContext&) {
              static_cast<double>(r->keyspace_misses));
     w.single("cachelab_redis_connected_clients", "Clients connected to Redis, every process's.", "gauge",
              static_cast<double>(r->connected_clients));
+    w.single(
+        "cachelab_redis_masters",
+        "Redis masters the figures above are summed over (1: one node; a cluster's masters that answered).",
+        "gauge", static_cast<double>(r->masters));
   }
   Response res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

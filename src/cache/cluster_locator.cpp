@@ -106,15 +106,20 @@ asio::awaitable<std::optional<ClusterNode>> ClusterLocator::locate(asio::any_io_
     const auto& map = (*answer)[replies - 1];
     if (slot.type != RedisReply::Type::integer || map.type != RedisReply::Type::array) continue;
     std::optional<ClusterNode> owner;
+    std::vector<ClusterNode> masters;
     for (const auto& range : map.elements) {
       if (range.type != RedisReply::Type::array || range.elements.size() < 3) continue;
       for (std::size_t i = 2; i < range.elements.size(); ++i) {
         if (auto n = node_of(range.elements[i])) remember(*n, false);
       }
+      if (auto m = node_of(range.elements[2]);
+          m && std::find(masters.begin(), masters.end(), *m) == masters.end())
+        masters.push_back(std::move(*m));
       if (range.elements[0].integer <= slot.integer && slot.integer <= range.elements[1].integer)
         owner = node_of(range.elements[2]);
     }
     if (owner) {
+      masters_ = std::move(masters);
       remember(*owner, true);
       co_return owner;
     }

@@ -38,10 +38,13 @@ class ClusterLocator {
   void prefer(ClusterNode node);
 
   const std::vector<ClusterNode>& known() const { return nodes_; }
+  // The masters of the last slot map a node answered with (each once, in the map's order); empty before.
+  const std::vector<ClusterNode>& masters() const { return masters_; }
 
  private:
   void remember(const ClusterNode& node, bool first);
   std::vector<ClusterNode> nodes_;
+  std::vector<ClusterNode> masters_;
   std::string slot_key_;
   std::string password_;
 };

@@ -23,9 +23,19 @@ namespace cachelab::cache {
 // INFO's "field:value" lines.
 using ServerInfo = std::map<std::string, std::string, std::less<>>;
 
+// On a Redis Cluster, info() sums these fields over the masters (memory, evictions and traffic are per node);
+// the others are the slot's node's. `masters_field` then says how many masters answered.
+inline constexpr std::string_view summed_info_fields[] = {
+    "used_memory",   "maxmemory",       "evicted_keys",      "expired_keys",
+    "keyspace_hits", "keyspace_misses", "connected_clients", "total_commands_processed"};
+inline constexpr std::string_view masters_field = "cachelab_masters";
+
 class Inspector {
  public:
   virtual ~Inspector() = default;
+  // INFO. On a Redis Cluster, the slot's node's, with summed_info_fields summed over every master of the slot
+  // map (each asked on a short-lived connection within the command timeout; one that does not answer is left
+  // out, and masters_field counts the ones that did).
   virtual boost::asio::awaitable<Result<ServerInfo>> info() = 0;
   // Keys matching `pattern`, counted with SCAN.
   virtual boost::asio::awaitable<Result<std::int64_t>> count(std::string_view pattern) = 0;
@@ -54,5 +64,8 @@ std::shared_ptr<Inspector> make_redis_inspector(std::shared_ptr<RedisConnection>
 
 // Parses INFO's text into fields (pure; unit-tested).
 ServerInfo parse_info(std::string_view text);
+// Adds `other`'s summed_info_fields to `total`'s (a missing field counts 0) and writes used_memory_human
+// again from the sum, as Redis writes it ("1.50M"). Pure; unit-tested.
+void add_info(ServerInfo& total, const ServerInfo& other);
 
 }  // namespace cachelab::cache

@@ -287,27 +287,29 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
   co_return std::move(p->replies);
 }
 
-asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec_asking(
-    const ClusterNode& node, std::span<const RedisCommand> commands) {
+asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec_on(
+    const ClusterNode& node, std::span<const RedisCommand> commands, bool asking) {
   const auto moving = [&](std::string why) {
-    Error e =
-        make_error(ErrorKind::unavailable,
-                   fmt::format("Redis Cluster: ASK to {}:{}: {}", node.host, node.port, why), Backend::cache);
+    Error e = make_error(ErrorKind::unavailable,
+                         fmt::format("Redis Cluster: {}:{}: {}", node.host, node.port, why), Backend::cache);
     e.code = std::string(cluster_moving);
     return e;
   };
   std::string request;
-  std::size_t before = 1;  // the replies that are not the caller's: AUTH's, ASKING's
+  std::size_t before = 0;  // the replies that are not the caller's: AUTH's, ASKING's
   if (!options_.endpoint.password.empty()) {
     append_command(request, {"AUTH", options_.endpoint.password});
     ++before;
   }
-  append_command(request, {"ASKING"});
+  if (asking) {
+    append_command(request, {"ASKING"});
+    ++before;
+    options_.metrics.ask_redirects.inc(static_cast<std::int64_t>(commands.size()));
+  }
   for (const auto& cmd : commands) {
     if (!append_command(request, cmd))
       co_return make_error(ErrorKind::internal, "could not format a Redis command", Backend::cache);
   }
-  options_.metrics.ask_redirects.inc(static_cast<std::int64_t>(commands.size()));
   auto replies = co_await exchange_once(ex_, node, request, before + commands.size(), options_.timeout);
   if (!replies) co_return moving("no answer");
   for (std::size_t i = 0; i < before; ++i) {

@@ -109,13 +109,20 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // is a reply, not a failure; failures are connection loss, timeout and an open breaker.
   asio::awaitable<Result<std::vector<RedisReply>>> exec(std::span<const RedisCommand> commands);
 
-  // Follows an ASK redirection: sends ASKING and `commands` to `node` on a short-lived connection (after AUTH
-  // when the URL has a password) and returns the commands' replies, within the command timeout. A slot moves
-  // in moments, so nothing is kept open; the caller's tracking, breaker and pipeline are not involved.
-  // Fails with `unavailable` (code cache::cluster_moving) when the node does not answer or refuses ASKING.
-  asio::awaitable<Result<std::vector<RedisReply>>> exec_asking(const ClusterNode& node,
-                                                               std::span<const RedisCommand> commands);
+  // Sends `commands` to another node of the cluster, `node`, on a short-lived connection (after AUTH when the
+  // URL has a password) and returns their replies, within the command timeout; the caller's tracking, breaker
+  // and pipeline are not involved. With `asking`, ASKING goes first: how an ASK redirection is followed (a
+  // slot moves in moments, so nothing is kept open). Fails with `unavailable` (code cache::cluster_moving)
+  // when the node does not answer or refuses AUTH or ASKING.
+  asio::awaitable<Result<std::vector<RedisReply>>> exec_on(const ClusterNode& node,
+                                                           std::span<const RedisCommand> commands,
+                                                           bool asking = false);
   bool cluster() const { return locator_.has_value(); }
+  // With a cluster endpoint: the node this connection goes to, and the masters of the last slot map.
+  ClusterNode node() const { return {current_.host, current_.port}; }
+  std::vector<ClusterNode> cluster_masters() const {
+    return locator_ ? locator_->masters() : std::vector<ClusterNode>{};
+  }
 
   bool connected() const { return connected_; }
   // Changes whenever the connection is made or lost: two equal readings mean one unbroken connection.

@@ -3,6 +3,9 @@
 #include "cache/inspector.hpp"
 #include "cache/redis_connection.hpp"
 
+#include <fmt/format.h>
+
+#include <charconv>
 #include <string>
 
 namespace cachelab::cache {
@@ -19,7 +22,20 @@ class RedisInspector final : public Inspector {
     auto r = co_await conn_->exec(cmd);
     if (!r) co_return r.error();
     if ((*r)[0].type != RedisReply::Type::string) co_return unexpected_reply((*r)[0]);
-    co_return parse_info((*r)[0].str);
+    auto info = parse_info((*r)[0].str);
+    if (!conn_->cluster()) co_return info;
+    // The other masters, one at a time: a dashboard poll or a scrape, not the request path.
+    int answered = 1;
+    const auto here = conn_->node();
+    for (const auto& master : conn_->cluster_masters()) {
+      if (master == here) continue;
+      auto other = co_await conn_->exec_on(master, cmd);
+      if (!other || (*other)[0].type != RedisReply::Type::string) continue;
+      add_info(info, parse_info((*other)[0].str));
+      ++answered;
+    }
+    info.insert_or_assign(std::string(masters_field), std::to_string(answered));
+    co_return info;
   }
 
   boost::asio::awaitable<Result<std::int64_t>> count(std::string_view pattern) override {
@@ -178,6 +194,35 @@ ServerInfo parse_info(std::string_view text) {
     out.emplace(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)));
   }
   return out;
+}
+
+namespace {
+
+std::int64_t field_int(const ServerInfo& info, std::string_view field) {
+  const auto it = info.find(field);
+  if (it == info.end()) return 0;
+  std::int64_t v = 0;
+  std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  return v;
+}
+
+// Redis's own form (bytesToHuman): "512B", "1.50K", "2.00M", "3.25G".
+std::string human_bytes(std::int64_t n) {
+  const auto d = static_cast<double>(n);
+  if (n < 1024) return fmt::format("{}B", n);
+  if (n < 1024 * 1024) return fmt::format("{:.2f}K", d / 1024);
+  if (n < 1024LL * 1024 * 1024) return fmt::format("{:.2f}M", d / (1024 * 1024));
+  return fmt::format("{:.2f}G", d / (1024.0 * 1024 * 1024));
+}
+
+}  // namespace
+
+void add_info(ServerInfo& total, const ServerInfo& other) {
+  for (const auto field : summed_info_fields) {
+    total.insert_or_assign(std::string(field),
+                           std::to_string(field_int(total, field) + field_int(other, field)));
+  }
+  total.insert_or_assign("used_memory_human", human_bytes(field_int(total, "used_memory")));
 }
 
 }  // namespace cachelab::cache

@@ -231,7 +231,7 @@ class RedisStore final : public Store {
     auto r = co_await conn_->exec({&cmd, 1});
     if (!r) co_return r.error();
     if (const auto node = ask_target((*r)[0])) {
-      r = co_await conn_->exec_asking(*node, {&cmd, 1});
+      r = co_await conn_->exec_on(*node, {&cmd, 1}, /*asking=*/true);
       if (!r) co_return r.error();
     }
     co_return std::move((*r)[0]);

@@ -85,6 +85,7 @@ asio::awaitable<CacheStats> AdminService::cache_stats(bool count_keys) {
   r.connected_clients = info_int(*info, "connected_clients");
   r.total_commands_processed = info_int(*info, "total_commands_processed");
   r.keys = keys ? *keys : 0;
+  if (info->contains(cache::masters_field)) r.masters = info_int(*info, cache::masters_field);
   stats.redis = r;
   co_return stats;
 }

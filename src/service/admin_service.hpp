@@ -35,6 +35,9 @@ namespace cachelab::service {
 struct RedisStats {
   std::int64_t keyspace_hits = 0, keyspace_misses = 0, used_memory = 0, maxmemory = 0, evicted_keys = 0,
                expired_keys = 0, connected_clients = 0, total_commands_processed = 0, keys = 0;
+  // The Redis masters the figures are summed over: 1 for one node; on a cluster, the masters that answered
+  // (the key count and maxmemory_policy are always the slot's node's: it holds every cachelab key).
+  std::int64_t masters = 1;
   std::string used_memory_human, maxmemory_policy;
   double hit_rate() const;
 };

@@ -182,6 +182,34 @@ TEST_F(ClusterTest, AFailoverOfTheSlotsMasterIsNoErrorAndHitsComeBack) {
   EXPECT_NE(owner_port(), owner);
 }
 
+// The stats' Redis figures are summed over the three masters (memory, evictions and traffic are per node),
+// not the slot's node's alone: with a different maxmemory on each master, /api/stats and /metrics show their
+// sum.
+TEST_F(ClusterTest, RedisFiguresAreSummedOverTheMasters) {
+  std::vector<int> masters;
+  for (int p = first_port(); p < first_port() + 6; ++p) {
+    if (cli(p, "role").starts_with("master")) masters.push_back(p);
+  }
+  ASSERT_EQ(masters.size(), 3u);
+  std::int64_t want = 0;
+  for (std::size_t i = 0; i < masters.size(); ++i) {
+    const std::int64_t bytes = (static_cast<std::int64_t>(i) + 1) * 100 * 1024 * 1024;
+    cli(masters[i], "config set maxmemory " + std::to_string(bytes));
+    want += bytes;
+  }
+  ServerProcess a(on_cluster());
+  const auto redis = http(a.port(), "GET", "/api/stats").json().at("redis");
+  const auto metrics = http(a.port(), "GET", "/metrics").body;
+  for (int p : masters) cli(p, "config set maxmemory 0");
+  EXPECT_EQ(redis.at("masters").to_number<int>(), 3);
+  EXPECT_EQ(redis.at("maxmemory").to_number<std::int64_t>(), want);
+  EXPECT_EQ(metric_sample(metrics, "cachelab_redis_maxmemory_bytes"), static_cast<double>(want));
+  EXPECT_EQ(metric_sample(metrics, "cachelab_redis_masters"), 3);
+  // Each master counts its own clients; the sum is at least one per master (this process's own connections
+  // are on the slot's node).
+  EXPECT_GE(redis.at("connected_clients").to_number<int>(), 3);
+}
+
 // Moves cachelab's slot from its master to another one the way `redis-cli --cluster reshard` does
 // (IMPORTING/MIGRATING, MIGRATE key by key, then SETSLOT NODE everywhere), slowly, while process A writes and
 // process B reads. The move lasts about 4 s, longer than the 2 s a write waits out a moving slot

@@ -16,7 +16,9 @@ function render(s) {
   const r = s.redis;
   if (r) {
     const max = r.maxmemory > 0 ? fmtBytes(r.maxmemory) : 'no limit';
-    setText($('stat-memory'), `${fmtBytes(r.used_memory)} / ${max}`);
+    // On a Redis Cluster the figures are summed over its masters: say so.
+    const over = r.masters > 1 ? ` · ${r.masters} masters` : '';
+    setText($('stat-memory'), `${fmtBytes(r.used_memory)} / ${max}${over}`);
     $('stat-memory-bar').style.width = r.maxmemory > 0 ? `${Math.min(100, (100 * r.used_memory) / r.maxmemory)}%` : '0';
     setText($('stat-keys'), fmtInt(r.keys));
     setText($('stat-evicted'), fmtInt(r.evicted_keys));

@@ -82,5 +82,21 @@ TEST(Info, ParsesFieldsAndSkipsSectionHeaders) {
   EXPECT_EQ(info.size(), 3u);
 }
 
+TEST(Info, AddingAnotherMastersInfoSumsItsFiguresAndKeepsTheRest) {
+  auto total = parse_info(
+      "used_memory:1048576\r\nused_memory_human:1.00M\r\nevicted_keys:7\r\nmaxmemory_policy:allkeys-lru\r\n"
+      "keyspace_hits:10\r\n");
+  add_info(total, parse_info("used_memory:524288\r\nevicted_keys:5\r\nmaxmemory_policy:noeviction\r\n"
+                             "keyspace_hits:3\r\nconnected_clients:4\r\n"));
+  EXPECT_EQ(total.at("used_memory"), "1572864");
+  EXPECT_EQ(total.at("used_memory_human"), "1.50M");
+  EXPECT_EQ(total.at("evicted_keys"), "12");
+  EXPECT_EQ(total.at("keyspace_hits"), "13");
+  EXPECT_EQ(total.at("connected_clients"), "4");           // absent in the first: counted as 0
+  EXPECT_EQ(total.at("maxmemory_policy"), "allkeys-lru");  // not a sum: the first node's
+  add_info(total, parse_info("used_memory:100\r\n"));
+  EXPECT_EQ(total.at("used_memory"), "1572964");
+}
+
 }  // namespace
 }  // namespace cachelab::cache
