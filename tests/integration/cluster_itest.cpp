@@ -191,6 +191,7 @@ TEST_F(ClusterTest, RedisFiguresAreSummedOverTheMasters) {
     if (cli(p, "role").starts_with("master")) masters.push_back(p);
   }
   ASSERT_EQ(masters.size(), 3u);
+  const std::string was = cli(masters[0], "config get maxmemory").substr(std::string("maxmemory\n").size());
   std::int64_t want = 0;
   for (std::size_t i = 0; i < masters.size(); ++i) {
     const std::int64_t bytes = (static_cast<std::int64_t>(i) + 1) * 100 * 1024 * 1024;
@@ -200,7 +201,7 @@ TEST_F(ClusterTest, RedisFiguresAreSummedOverTheMasters) {
   ServerProcess a(on_cluster());
   const auto redis = http(a.port(), "GET", "/api/stats").json().at("redis");
   const auto metrics = http(a.port(), "GET", "/metrics").body;
-  for (int p : masters) cli(p, "config set maxmemory 0");
+  for (int p : masters) cli(p, "config set maxmemory " + was);
   EXPECT_EQ(redis.at("masters").to_number<int>(), 3);
   EXPECT_EQ(redis.at("maxmemory").to_number<std::int64_t>(), want);
   EXPECT_EQ(metric_sample(metrics, "cachelab_redis_maxmemory_bytes"), static_cast<double>(want));

@@ -150,7 +150,7 @@ TEST_F(MetricsTest, TheNearCacheAndAnOutageShowUp) {
   EXPECT_GE(metric_sample(t, "cachelab_l1_hits_total"), 1);
 
   // Redis stops answering: the scrape still answers, says Redis is down, and counts the failed calls.
-  ASSERT_EQ(backends("stop", "redis"), 0);
+  ASSERT_EQ(redis_backend("stop"), 0);
   for (int i = 0; i < 5; ++i) http(server.port(), "GET", "/products/7");
   t = http(server.port(), "GET", "/metrics").body;
   EXPECT_EQ(metric_sample(t, "cachelab_redis_up"), 0);
@@ -161,7 +161,7 @@ TEST_F(MetricsTest, TheNearCacheAndAnOutageShowUp) {
             1);
   EXPECT_EQ(metric_sample(t, "cachelab_l1_listening"), 0);
   EXPECT_EQ(run_with_input("promtool check metrics", t).status, 0);
-  ASSERT_EQ(backends("start", "redis"), 0);
+  ASSERT_EQ(redis_backend("start"), 0);
 }
 
 // Every query of the Grafana dashboard parses (promtool check rules) and asks only for series the server

@@ -93,6 +93,10 @@ int backends(const std::string& action, const std::string& which) {
   return std::system(cmd.c_str());
 }
 
+int redis_backend(const std::string& action) {
+  return backends(action, on_cluster() ? "cluster" : "redis");
+}
+
 bool start_backends_and_seed() {
   if (backends("start", "all") != 0) return false;
   if (on_cluster() && backends("start", "cluster") != 0) return false;

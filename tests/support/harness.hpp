@@ -26,6 +26,9 @@ int redis_port();  // the single Redis, or the cluster master serving cachelab's
 
 // Runs scripts/backends.sh <action> <which> against the test backends; returns its exit status.
 int backends(const std::string& action, const std::string& which);
+// Stops or starts the Redis the servers use: the single one, or under CACHELAB_TEST_CLUSTER=1 the whole
+// cluster (started again, it is a new cluster: new node ids, the slots assigned afresh).
+int redis_backend(const std::string& action);
 
 // Starts the test backends (reusing running ones) and loads the data set with `cachelab seed` (idempotent).
 // Returns false when either step failed.
