@@ -60,6 +60,20 @@ std::optional<ClusterNode> node_of(const RedisReply& r) {
 
 }  // namespace
 
+int key_slot(std::string_view key) {
+  if (const auto open = key.find('{'); open != std::string_view::npos) {
+    const auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  std::uint16_t crc = 0;  // CRC16-XMODEM: polynomial 0x1021, initial value 0, no reflection
+  for (const char c : key) {
+    crc ^= static_cast<std::uint16_t>(static_cast<unsigned char>(c) << 8);
+    for (int bit = 0; bit < 8; ++bit)
+      crc = static_cast<std::uint16_t>(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+  }
+  return crc % 16384;
+}
+
 std::optional<ClusterNode> parse_node(std::string_view host_port) {
   const auto colon = host_port.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == host_port.size()) return std::nullopt;
@@ -91,20 +105,19 @@ void ClusterLocator::prefer(ClusterNode node) {
 asio::awaitable<std::optional<ClusterNode>> ClusterLocator::locate(asio::any_io_executor ex,
                                                                    std::chrono::milliseconds per_node) {
   std::string request;
-  std::size_t replies = 2;
+  std::size_t replies = 1;
   if (!password_.empty()) {
     append_command(request, {"AUTH", password_});
     ++replies;
   }
-  append_command(request, {"CLUSTER", "KEYSLOT", slot_key_});
   append_command(request, {"CLUSTER", "SLOTS"});
+  const std::int64_t slot = key_slot(slot_key_);
   const auto candidates = nodes_;  // asking may add nodes
   for (const auto& node : candidates) {
     auto answer = co_await exchange_once(ex, node, request, replies, per_node);
     if (!answer) continue;
-    const auto& slot = (*answer)[replies - 2];
     const auto& map = (*answer)[replies - 1];
-    if (slot.type != RedisReply::Type::integer || map.type != RedisReply::Type::array) continue;
+    if (map.type != RedisReply::Type::array) continue;
     std::optional<ClusterNode> owner;
     std::vector<ClusterNode> masters;
     for (const auto& range : map.elements) {
@@ -115,7 +128,7 @@ asio::awaitable<std::optional<ClusterNode>> ClusterLocator::locate(asio::any_io_
       if (auto m = node_of(range.elements[2]);
           m && std::find(masters.begin(), masters.end(), *m) == masters.end())
         masters.push_back(std::move(*m));
-      if (range.elements[0].integer <= slot.integer && slot.integer <= range.elements[1].integer)
+      if (range.elements[0].integer <= slot && slot <= range.elements[1].integer)
         owner = node_of(range.elements[2]);
     }
     if (owner) {

@@ -28,8 +28,8 @@ class ClusterLocator {
   // `seeds`: the nodes the URL names. `slot_key`: a key whose slot is the one wanted.
   ClusterLocator(std::vector<ClusterNode> seeds, std::string slot_key, std::string password);
 
-  // Asks the known nodes in turn (the most recently useful first), each with CLUSTER KEYSLOT and CLUSTER
-  // SLOTS in one pipeline (after AUTH when there is a password), and returns the master serving the slot;
+  // Asks the known nodes in turn (the most recently useful first) for CLUSTER SLOTS (after AUTH when there is
+  // a password), and returns the master serving the slot of the key (key_slot);
   // every node its map names is remembered for the next time. Nothing when no node answered with a map
   // covering it.
   boost::asio::awaitable<std::optional<ClusterNode>> locate(boost::asio::any_io_executor ex,
@@ -48,6 +48,11 @@ class ClusterLocator {
   std::string slot_key_;
   std::string password_;
 };
+
+// The Redis Cluster slot of `key`: CRC16 (XMODEM) of its hash tag — the part between the first `{` and the
+// next
+// `}`, when not empty — or of the whole key, modulo 16384; the same number CLUSTER KEYSLOT gives.
+int key_slot(std::string_view key);
 
 // "host:port" (the form MOVED replies use) as a node; nothing when it is not that.
 std::optional<ClusterNode> parse_node(std::string_view host_port);

@@ -103,6 +103,8 @@ class RedisStore final : public Store {
     cmds.push_back({"PTTL", out.key});
     auto r = co_await conn_->exec(cmds);
     if (!r) co_return r.error();
+    auto asked = co_await follow_asks(cmds, *r);
+    if (!asked) co_return asked.error();
     bool refused = false;
     if (track) {
       // Refused (an error reply): the listener is on another server than this connection, as after a cluster
@@ -119,7 +121,8 @@ class RedisStore final : public Store {
       r->erase(r->begin());
     }
     // Tracked when tracking was on for the connection these replies came over, under a live subscription.
-    out.tracked = !refused && redirect.epoch != 0 && tracked_session_ == session &&
+    // A read another node answered (ASK) is not tracked: nothing of it may be kept near.
+    out.tracked = !*asked && !refused && redirect.epoch != 0 && tracked_session_ == session &&
                   conn_->session() == session && tracked_epoch_ == redirect.epoch;
     std::size_t value_at = 0;
     if (derived) {
@@ -133,7 +136,9 @@ class RedisStore final : public Store {
       const RedisCommand again[] = {{"GET", out.key}, {"PTTL", out.key}};
       r = co_await conn_->exec(again);
       if (!r) co_return r.error();
-      out.tracked = out.tracked && conn_->session() == session;
+      asked = co_await follow_asks(again, *r);
+      if (!asked) co_return asked.error();
+      out.tracked = out.tracked && !*asked && conn_->session() == session;
       value_at = 0;
     }
     auto& value = (*r)[value_at];
@@ -157,8 +162,10 @@ class RedisStore final : public Store {
     const auto gen_key = keys::generation();
     const auto fence_key = keys::wal_fence();
     const RedisCommand cmds[] = {{"GET", gen_key}, {"GET", fence_key}};
-    auto r = co_await conn_->exec(std::span(cmds, read_wal_fence_ ? 2 : 1));
+    const auto sent = std::span(cmds, read_wal_fence_ ? 2 : 1);
+    auto r = co_await conn_->exec(sent);
     if (!r) co_return r.error();
+    if (auto asked = co_await follow_asks(sent, *r); !asked) co_return asked.error();
     Generation g{generation_of((*r)[0])};
     if (read_wal_fence_) g.wal_fence = fence_of((*r)[1]);
     co_return g;
@@ -226,14 +233,38 @@ class RedisStore final : public Store {
     co_return static_cast<std::int64_t>(generation->integer);
   }
 
+  // While a Redis Cluster moves the slot, a key that already left this node gets an ASK reply: those commands
+  // are sent again, with ASKING, to the node the reply names (reads are single-key, so the move does not
+  // refuse them). Their replies take the ASK replies' places. True when any was sent again.
+  boost::asio::awaitable<Result<bool>> follow_asks(std::span<const RedisCommand> cmds,
+                                                   std::vector<RedisReply>& replies) {
+    if (!conn_->cluster()) co_return false;
+    bool asked = false;
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      const auto node = ask_target(replies[i]);
+      if (!node) continue;
+      std::vector<std::size_t> at;  // every command sent to that node, in order: one exchange
+      std::vector<RedisCommand> again;
+      for (std::size_t j = i; j < replies.size(); ++j) {
+        if (ask_target(replies[j]) == node) {
+          at.push_back(j);
+          again.push_back(cmds[j]);
+        }
+      }
+      auto r = co_await conn_->exec_on(*node, again, /*asking=*/true);
+      if (!r) co_return r.error();
+      for (std::size_t k = 0; k < at.size(); ++k) replies[at[k]] = std::move((*r)[k]);
+      asked = true;
+    }
+    co_return asked;
+  }
+
   // One command; an ASK reply sends it again to the node it names, with ASKING.
   boost::asio::awaitable<Result<RedisReply>> exec_following_ask(const RedisCommand& cmd) {
-    auto r = co_await conn_->exec({&cmd, 1});
+    const std::span one(&cmd, 1);
+    auto r = co_await conn_->exec(one);
     if (!r) co_return r.error();
-    if (const auto node = ask_target((*r)[0])) {
-      r = co_await conn_->exec_on(*node, {&cmd, 1}, /*asking=*/true);
-      if (!r) co_return r.error();
-    }
+    if (auto asked = co_await follow_asks(one, *r); !asked) co_return asked.error();
     co_return std::move((*r)[0]);
   }
 

@@ -73,6 +73,23 @@ TEST(Keys, EveryKeySharesOneClusterHashTag) {
   }
 }
 
+// The slots a real Redis 7.0 gave for these keys (redis-cli CLUSTER KEYSLOT), hash tags and their edge cases
+// included: an empty tag or an unclosed brace hashes the whole key.
+TEST(ClusterSlot, IsTheOneRedisComputes) {
+  EXPECT_EQ(key_slot("somekey"), 11058);
+  EXPECT_EQ(key_slot("foo"), 12182);
+  EXPECT_EQ(key_slot("foo{hash_tag}"), 2515);
+  EXPECT_EQ(key_slot("{user1000}.following"), 3443);
+  EXPECT_EQ(key_slot("{}x"), 10595);
+  EXPECT_EQ(key_slot("a{}{b}"), 15033);
+  EXPECT_EQ(key_slot("x{"), 3596);
+  EXPECT_EQ(key_slot(""), 0);
+  EXPECT_EQ(key_slot("cachelab:{v1}:x"), 1165);
+  for (const auto& k :
+       {keys::product(7), keys::generation(), keys::wal_fence(), keys::lease(keys::product(7))})
+    EXPECT_EQ(key_slot(k), 1165) << k;
+}
+
 TEST(Info, ParsesFieldsAndSkipsSectionHeaders) {
   auto info = parse_info(
       "# Memory\r\nused_memory:1024\r\nused_memory_human:1.00K\r\n\r\n# Stats\r\nevicted_keys:7\r\n");
