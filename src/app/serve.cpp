@@ -60,6 +60,7 @@ class IoContext : public asio::io_context {
 struct Worker {
   std::unique_ptr<IoContext> context;
   std::shared_ptr<cache::RedisConnection> redis;
+  std::shared_ptr<cache::RedisConnection> redis_writes;  // invalidations that WAIT for replicas; else null
   std::shared_ptr<service::AdminService> admin;
   std::shared_ptr<api::Router> router;
   std::shared_ptr<cache::NearCache> near;                 // null when --l1-max-bytes is 0
@@ -145,9 +146,19 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
     w.near = std::make_shared<cache::NearCache>(c.l1_max_bytes / static_cast<std::size_t>(threads), near.log,
                                                 cache::keys::generation());
   }
+  // Invalidations that WAIT for replicas get a connection of their own: WAIT holds its connection.
+  cache::WriteOptions writes{
+      .wait_replicas = config::wait_replicas(c),
+      .wait_timeout = std::min(milliseconds(50), milliseconds(c.redis_timeout_ms) / 2)};
+  if (writes.wait_replicas > 0) {
+    auto write_options = redis_options;
+    write_options.on_disconnect = nullptr;  // reads are not tracked on it
+    w.redis_writes = cache::RedisConnection::create(ex, std::move(write_options));
+    writes.connection = w.redis_writes;
+  }
   w.redis = cache::RedisConnection::create(ex, std::move(redis_options));
   const bool replica = !c.database_read_url.empty();
-  auto store = cache::make_redis_store(w.redis, near.listener, replica);
+  auto store = cache::make_redis_store(w.redis, near.listener, replica, writes);
   auto pg = db::make_postgres(ex, {.conninfo = c.database_url,
                                    .read_conninfo = c.database_read_url,
                                    .own_writes = shared.own_writes,
@@ -254,8 +265,9 @@ asio::awaitable<void> finish_drain(http::Server& server, std::vector<Worker>& wo
     spdlog::warn("event=drain_timeout open_connections={}", server.open_connections());
   }
   for (auto& w : workers) {
-    asio::post(*w.context, [redis = w.redis, listener = w.listener] {
+    asio::post(*w.context, [redis = w.redis, writes = w.redis_writes, listener = w.listener] {
       redis->stop();
+      if (writes) writes->stop();
       if (listener) listener->stop();
     });
   }
@@ -406,16 +418,17 @@ int run_serve(const config::ServeConfig& c) {
   shared.lab->set_hooks(lab_hooks(workers[0], shared));
   server->start();
   for (auto& w : workers) {
-    asio::post(*w.context, [redis = w.redis, listener = w.listener] {
+    asio::post(*w.context, [redis = w.redis, writes = w.redis_writes, listener = w.listener] {
       if (listener) listener->start();
       redis->start();
+      if (writes) writes->start();
     });
   }
   spdlog::info(
       "event=listening host={} port={} threads={} db_pool_per_thread={} ttl_s={} max_connections={} "
-      "descriptor_limit={} read_replica={}",
+      "descriptor_limit={} read_replica={} redis_wait_replicas={}",
       c.host, port, threads, shared.pool_per_thread, c.cache_ttl_seconds, server->max_connections(),
-      raise_descriptor_limit(), c.database_read_url.empty() ? "no" : "yes");
+      raise_descriptor_limit(), c.database_read_url.empty() ? "no" : "yes", config::wait_replicas(c));
   fmt::print("listening on {}:{}\n", c.host, port);  // tests and scripts wait for this exact line on stdout
   std::fflush(stdout);
 
@@ -435,6 +448,7 @@ int run_serve(const config::ServeConfig& c) {
     w.router.reset();
     w.admin.reset();
     w.redis.reset();
+    w.redis_writes.reset();
     w.listener.reset();
   }
   // From here to exit a signal is ignored: the set's handler goes with it and the default action would kill

@@ -70,8 +70,11 @@ std::uint64_t fence_of(const RedisReply& r) {
 class RedisStore final : public Store {
  public:
   RedisStore(std::shared_ptr<RedisConnection> c, std::shared_ptr<const InvalidationListener> tracking,
-             bool read_wal_fence)
-      : conn_(std::move(c)), tracking_(std::move(tracking)), read_wal_fence_(read_wal_fence) {}
+             bool read_wal_fence, WriteOptions writes)
+      : conn_(std::move(c)),
+        tracking_(std::move(tracking)),
+        read_wal_fence_(read_wal_fence),
+        writes_(std::move(writes)) {}
 
   // GET generation (derived keys only), GET key, PTTL key in one pipeline. A derived key's name uses the
   // generation this connection saw last; if the generation has moved on (a write happened), a second round
@@ -183,22 +186,33 @@ class RedisStore final : public Store {
     co_return (*r)[0].integer == 1;
   }
 
-  boost::asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& drop,
-                                                          std::uint64_t wal_fence) override {
+  boost::asio::awaitable<Result<Invalidated>> invalidate(const std::vector<std::string>& drop,
+                                                         std::uint64_t wal_fence) override {
+    auto& writer = writes_.connection ? *writes_.connection : *conn_;
     const auto gen_key = keys::generation();
     const auto fence_key = keys::wal_fence();
     const std::string nkeys = std::to_string(drop.size() + 2);
     const std::string fence = std::to_string(wal_fence);
-    RedisCommand cmd{"EVAL", invalidate_script, nkeys, gen_key, fence_key};
-    for (const auto& k : drop) cmd.push_back(k);
-    cmd.push_back(fence);
-    auto r = co_await conn_->exec({&cmd, 1});
+    RedisCommand script{"EVAL", invalidate_script, nkeys, gen_key, fence_key};
+    for (const auto& k : drop) script.push_back(k);
+    script.push_back(fence);
+    // WAIT in the same pipeline: it returns once that many replicas have everything this connection wrote
+    // (the script included), or at its timeout with how many did.
+    const std::string replicas = std::to_string(writes_.wait_replicas);
+    const std::string wait_ms = std::to_string(writes_.wait_timeout.count());
+    const RedisCommand cmds[] = {script, {"WAIT", replicas, wait_ms}};
+    auto r = co_await writer.exec(std::span(cmds, waits() ? 2 : 1));
     if (!r) co_return r.error();
     const auto& reply = (*r)[0];
-    if (reply.type == RedisReply::Type::integer) co_return static_cast<std::int64_t>(reply.integer);
-    if (conn_->cluster() && reply.type == RedisReply::Type::error &&
+    if (reply.type == RedisReply::Type::integer) {
+      co_return Invalidated{static_cast<std::int64_t>(reply.integer), !waits() || acknowledged((*r)[1])};
+    }
+    if (writer.cluster() && reply.type == RedisReply::Type::error &&
         (reply.str.starts_with("ASK ") || reply.str.starts_with("TRYAGAIN"))) {
-      co_return co_await invalidate_key_by_key(drop, wal_fence);
+      auto generation = co_await invalidate_key_by_key(writer, drop, wal_fence);
+      if (!generation) co_return generation.error();
+      // Part of it went to the importing node on a connection WAIT cannot speak for: sent again later.
+      co_return Invalidated{*generation, !waits()};
     }
     co_return unexpected_reply(reply);
   }
@@ -209,24 +223,25 @@ class RedisStore final : public Store {
   // So the script's steps are sent one key each, and a key already moved is followed to the importing node
   // with ASKING. The order keeps the script's guarantee without its atomicity: the generation is bumped
   // first, so a store that loaded before the write is refused from then on; the keys are dropped after it.
-  boost::asio::awaitable<Result<std::int64_t>> invalidate_key_by_key(const std::vector<std::string>& drop,
+  boost::asio::awaitable<Result<std::int64_t>> invalidate_key_by_key(RedisConnection& writer,
+                                                                     const std::vector<std::string>& drop,
                                                                      std::uint64_t wal_fence) {
     const auto gen_key = keys::generation();
     const RedisCommand incr{"INCR", gen_key};
-    auto generation = co_await exec_following_ask(incr);
+    auto generation = co_await exec_following_ask(writer, incr);
     if (!generation) co_return generation.error();
     if (generation->type != RedisReply::Type::integer) co_return unexpected_reply(*generation);
     if (wal_fence > 0) {
       const auto fence_key = keys::wal_fence();
       const std::string fence = std::to_string(wal_fence);
       const RedisCommand raise{"EVAL", raise_fence_script, "1", fence_key, fence};
-      auto r = co_await exec_following_ask(raise);
+      auto r = co_await exec_following_ask(writer, raise);
       if (!r) co_return r.error();
       if (r->type != RedisReply::Type::integer) co_return unexpected_reply(*r);
     }
     for (const auto& k : drop) {
       const RedisCommand unlink{"UNLINK", k};
-      auto r = co_await exec_following_ask(unlink);
+      auto r = co_await exec_following_ask(writer, unlink);
       if (!r) co_return r.error();
       if (r->type != RedisReply::Type::integer) co_return unexpected_reply(*r);
     }
@@ -238,7 +253,11 @@ class RedisStore final : public Store {
   // refuse them). Their replies take the ASK replies' places. True when any was sent again.
   boost::asio::awaitable<Result<bool>> follow_asks(std::span<const RedisCommand> cmds,
                                                    std::vector<RedisReply>& replies) {
-    if (!conn_->cluster()) co_return false;
+    co_return co_await follow_asks(*conn_, cmds, replies);
+  }
+  boost::asio::awaitable<Result<bool>> follow_asks(RedisConnection& via, std::span<const RedisCommand> cmds,
+                                                   std::vector<RedisReply>& replies) {
+    if (!via.cluster()) co_return false;
     bool asked = false;
     for (std::size_t i = 0; i < replies.size(); ++i) {
       const auto node = ask_target(replies[i]);
@@ -251,7 +270,7 @@ class RedisStore final : public Store {
           again.push_back(cmds[j]);
         }
       }
-      auto r = co_await conn_->exec_on(*node, again, /*asking=*/true);
+      auto r = co_await via.exec_on(*node, again, /*asking=*/true);
       if (!r) co_return r.error();
       for (std::size_t k = 0; k < at.size(); ++k) replies[at[k]] = std::move((*r)[k]);
       asked = true;
@@ -260,11 +279,12 @@ class RedisStore final : public Store {
   }
 
   // One command; an ASK reply sends it again to the node it names, with ASKING.
-  boost::asio::awaitable<Result<RedisReply>> exec_following_ask(const RedisCommand& cmd) {
+  boost::asio::awaitable<Result<RedisReply>> exec_following_ask(RedisConnection& via,
+                                                                const RedisCommand& cmd) {
     const std::span one(&cmd, 1);
-    auto r = co_await conn_->exec(one);
+    auto r = co_await via.exec(one);
     if (!r) co_return r.error();
-    if (auto asked = co_await follow_asks(one, *r); !asked) co_return asked.error();
+    if (auto asked = co_await follow_asks(via, one, *r); !asked) co_return asked.error();
     co_return std::move((*r)[0]);
   }
 
@@ -301,14 +321,22 @@ class RedisStore final : public Store {
   std::uint64_t tracked_epoch_ = 0;                       // and the listener subscription it redirects to
   std::string known_generation_ = "0";                    // the catalog generation this connection saw last
   bool read_wal_fence_ = false;                           // a read replica is configured: see Lookup
+  WriteOptions writes_;  // where invalidations go, and how many replicas they wait for
+
+  bool waits() const { return writes_.connection && writes_.wait_replicas > 0; }
+  // WAIT's answer: enough replicas have the writes before it.
+  bool acknowledged(const RedisReply& r) const {
+    return r.type == RedisReply::Type::integer && r.integer >= writes_.wait_replicas;
+  }
 };
 
 }  // namespace
 
 std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection,
                                         std::shared_ptr<const InvalidationListener> tracking,
-                                        bool read_wal_fence) {
-  return std::make_shared<RedisStore>(std::move(connection), std::move(tracking), read_wal_fence);
+                                        bool read_wal_fence, WriteOptions writes) {
+  return std::make_shared<RedisStore>(std::move(connection), std::move(tracking), read_wal_fence,
+                                      std::move(writes));
 }
 
 }  // namespace cachelab::cache

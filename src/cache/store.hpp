@@ -48,6 +48,16 @@ struct Lookup {
   bool tracked = false;
 };
 
+class RedisConnection;
+
+// What an invalidation did: the new generation, and whether the replicas it was asked to wait for (WAIT) have
+// it. An unreplicated invalidation went through on the master but could be lost with it in a failover, and
+// the promoted replica would serve the old value until its TTL: worth sending again.
+struct Invalidated {
+  std::int64_t generation = 0;
+  bool replicated = true;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -69,9 +79,10 @@ class Store {
                                                      std::chrono::milliseconds ttl,
                                                      std::string_view generation) = 0;
   // After a write commits: UNLINK `keys`, bump the generation and raise the WAL fence to `wal_fence` (never
-  // lower it; 0 leaves it), atomically (one Lua script). Returns the new generation.
-  virtual boost::asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& keys,
-                                                                  std::uint64_t wal_fence = 0) = 0;
+  // lower it; 0 leaves it), atomically (one Lua script); then, when told to (WriteOptions), WAIT for
+  // replicas. Returns the new generation and whether the replicas have it.
+  virtual boost::asio::awaitable<Result<Invalidated>> invalidate(const std::vector<std::string>& keys,
+                                                                 std::uint64_t wal_fence = 0) = 0;
   // A short lease (SET NX PX) so that, across processes, one caller loads a cold key while others wait.
   // True when we hold it now, false when someone else does; an error reply (OOM, READONLY) is an error.
   // With `unless_present` (the key the lease is for), the lease is refused while that key holds a value, in
@@ -86,13 +97,21 @@ class Store {
                                                              std::string_view token) = 0;
 };
 
-class RedisConnection;
 class InvalidationListener;
+// Where invalidations go. With `wait_replicas` > 0, each is followed by WAIT <wait_replicas> <wait_timeout>
+// on `connection` — a connection of their own, as WAIT holds the connection it is sent on until the replicas
+// answer, and the read connection carries every request of its thread. Empty: the read connection, no WAIT.
+struct WriteOptions {
+  std::shared_ptr<RedisConnection> connection;
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{100};
+};
+
 // With a listener, lookups turn Redis's tracking on for the connection (CLIENT TRACKING on REDIRECT
 // <listener> NOLOOP, again after a reconnect or a new subscription) and say whether a read was tracked.
 // With `read_wal_fence` (a read replica is configured), every read of the generation reads the fence too.
 std::shared_ptr<Store> make_redis_store(std::shared_ptr<RedisConnection> connection,
                                         std::shared_ptr<const InvalidationListener> tracking = nullptr,
-                                        bool read_wal_fence = false);
+                                        bool read_wal_fence = false, WriteOptions writes = {});
 
 }  // namespace cachelab::cache

@@ -132,6 +132,16 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("REDIS_TIMEOUT_MS")
       ->check(CLI::Range(1, 60000))
       ->capture_default_str();
+  app.add_option(
+         "--redis-wait-replicas", c.redis_wait_replicas,
+         "After a write's invalidation, wait (WAIT) until this many Redis replicas have it, for up to "
+         "min(50, --redis-timeout-ms / 2) ms, on a connection kept for writes; one they do not acknowledge "
+         "is "
+         "sent again until they do (for up to 30 s), so a failover cannot bring the old value back for a "
+         "whole TTL. -1: 1 with a redis+cluster:// URL, 0 (no WAIT) with redis://")
+      ->envname("REDIS_WAIT_REPLICAS")
+      ->check(CLI::Range(-1, 16))
+      ->capture_default_str();
   app.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("MAX_BODY_BYTES")
       ->check(CLI::Range(std::size_t{0}, std::size_t{16} << 20))
@@ -266,6 +276,11 @@ std::string validate(const ServeConfig& c) {
   if (c.database_url.empty()) return "--database-url / DATABASE_URL must not be empty";
   if (c.host.empty()) return "--host / HOST must not be empty";
   return {};
+}
+
+int wait_replicas(const ServeConfig& c) {
+  if (c.redis_wait_replicas >= 0) return c.redis_wait_replicas;
+  return c.redis_url.starts_with("redis+cluster://") ? 1 : 0;
 }
 
 int io_threads(const ServeConfig& c) {

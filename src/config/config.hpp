@@ -44,6 +44,9 @@ struct ServeConfig {
   int db_connect_timeout_ms = 1000;  // deadline for opening one PostgreSQL connection
   int ready_timeout_ms = 1000;       // deadline of /ready's check of PostgreSQL
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
+  // After a write's invalidation, WAIT for this many Redis replicas (on a connection kept for writes); -1: 1
+  // with a redis+cluster:// URL, 0 (no WAIT) with redis://. See wait_replicas().
+  int redis_wait_replicas = -1;
   std::size_t l1_max_bytes = 16 << 20;  // the near cache's budget for the process (split per thread); 0 = off
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
@@ -124,5 +127,7 @@ inline int ttl_or_default(int own, const ServeConfig& c) {
 
 // The effective number of I/O threads (threads == 0 means one per core).
 int io_threads(const ServeConfig& c);
+// --redis-wait-replicas resolved: 1 for a cluster when left at -1, 0 for a single Redis.
+int wait_replicas(const ServeConfig& c);
 
 }  // namespace cachelab::config

@@ -380,24 +380,34 @@ asio::awaitable<Invalidation> CacheAside::invalidate_after_write(std::string key
     generation = co_await store_->invalidate(drop, wal_fence);
   }
   publish_write(key);
-  if (!generation) {
-    // The write is committed; the cache is not reachable. Queue the invalidation and retry until it goes
-    // through; meanwhile a stale entry can live at most until its TTL runs out.
-    counters_->redis_error();
+  const auto queue = [&] {
     if (pending_invalidations_.insert(key).second) counters_->invalidation_queued();
     pending_fence_ = std::max(pending_fence_, wal_fence);
-    outcome.pending = true;
     if (!retrying_) {
       retrying_ = true;
       asio::co_spawn(ex_, retry_invalidations(), asio::detached);
     }
+  };
+  if (!generation) {
+    // The write is committed; the cache is not reachable. Queue the invalidation and retry until it goes
+    // through; meanwhile a stale entry can live at most until its TTL runs out.
+    counters_->redis_error();
+    queue();
+    outcome.pending = true;
     co_return outcome;
   }
   counters_->invalidated();
-  outcome.retired_pattern = cache::keys::derived_pattern(*generation - 1);
+  if (!generation->replicated) {
+    // Through on the master, not yet on its replicas: a failover now would bring the old value back. Sent
+    // again until they acknowledge it (the answer need not wait: the master has it).
+    counters_->invalidation_unreplicated();
+    resend_unreplicated_until_ = Stopwatch::clock::now() + policy_.unreplicated_resend_for;
+    queue();
+  }
+  outcome.retired_pattern = cache::keys::derived_pattern(generation->generation - 1);
   if (policy_.write_policy == WritePolicy::write_through && committed) {
-    auto stored =
-        co_await store_->store(key, *committed, jittered(policy_.product_ttl), std::to_string(*generation));
+    auto stored = co_await store_->store(key, *committed, jittered(policy_.product_ttl),
+                                         std::to_string(generation->generation));
     outcome.written_through = stored && *stored;
     if (!stored) counters_->redis_error();
   }
@@ -417,7 +427,9 @@ asio::awaitable<void> CacheAside::retry_invalidations() {
     const auto fence = std::exchange(pending_fence_, 0);
     const std::vector<std::string> drop(sending.begin(), sending.end());
     auto generation = co_await store_->invalidate(drop, fence);
-    if (!generation) {
+    const bool resend =
+        generation && !generation->replicated && Stopwatch::clock::now() < resend_unreplicated_until_;
+    if (!generation || resend) {
       for (const auto& key : sending) {
         if (!pending_invalidations_.insert(key).second) counters_->invalidation_merged();
       }

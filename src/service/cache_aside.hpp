@@ -12,6 +12,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/stopwatch.hpp"
 #include "service/answer.hpp"
 #include "service/counters.hpp"
 #include "service/overrides.hpp"
@@ -76,7 +77,8 @@ class CacheAside {
 
   // After a write committed in PostgreSQL: delete `key` and retire every derived key (one Lua script). Under
   // write-through, then store `committed` (the row as written) under `key`. When Redis cannot be reached the
-  // invalidation is queued and retried until it goes through.
+  // invalidation is queued and retried until it goes through; when the replicas did not acknowledge it, it is
+  // sent again until they do (Policy::unreplicated_resend_for).
   // `wal_fence`: the write's position in the primary's WAL (db::Catalog::written()), raised in Redis with
   // the generation so that no later miss fills the cache from a replica that has not replayed it.
   boost::asio::awaitable<Invalidation> invalidate_after_write(std::string key,
@@ -122,7 +124,9 @@ class CacheAside {
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // loads in progress on this thread
   std::set<std::string> pending_invalidations_;  // product keys whose write could not reach Redis yet
   std::uint64_t pending_fence_ = 0;              // and the highest WAL fence among those writes
-  std::set<std::string> refreshing_;             // keys this thread is refreshing in the background (SWR)
+  // Until then, pending invalidations that went through unacknowledged by the replicas are sent again.
+  Stopwatch::clock::time_point resend_unreplicated_until_{};
+  std::set<std::string> refreshing_;  // keys this thread is refreshing in the background (SWR)
   bool retrying_ = false;
 };
 

@@ -81,6 +81,9 @@ Counters::Counters(metrics::Registry* registry) : baseline_(std::make_unique<Bas
   const char* invalidations_help = "Invalidations after writes that went through: at once, or retried later.";
   invalidations_ = r.counter("cachelab_cache_invalidations_total", invalidations_help, result, {"ok"});
   retried_ = r.counter("cachelab_cache_invalidations_total", invalidations_help, result, {"retried"});
+  unreplicated_ = r.counter(
+      "cachelab_cache_invalidations_unreplicated_total",
+      "Invalidations the Redis replicas did not acknowledge in time (WAIT), sent again until they do.");
   pending_ = r.gauge("cachelab_cache_invalidations_pending",
                      "Invalidations waiting for Redis to come back, retried until they go through.");
   const std::array<std::string, 3> lookup_labels = {"endpoint", "outcome", "tier"};

@@ -78,6 +78,8 @@ class Counters {
     retried_.inc(n);
     pending_.sub(n);
   }
+  // An invalidation the replicas did not acknowledge in time (WAIT): sent again until they do.
+  void invalidation_unreplicated() const { unreplicated_.inc(); }
   void invalidation_queued() const { pending_.add(1); }
   void invalidation_merged() const { pending_.sub(1); }  // queued twice: one entry again
   // One read of `endpoint` and how it was answered (an error: the loader failed).
@@ -97,7 +99,7 @@ class Counters {
   std::function<NearSnapshot()> near_source_;
   std::atomic<std::int64_t> last_redis_error_ms_{-1};
   metrics::Counter hits_, near_hits_, misses_, collapsed_, db_queries_, redis_errors_, suppressed_,
-      lease_waits_, stores_refused_, invalidations_, retried_;
+      lease_waits_, stores_refused_, invalidations_, retried_, unreplicated_;
   metrics::Gauge pending_;
   // lookups_[endpoint][outcome]
   std::vector<metrics::Counter> lookups_;

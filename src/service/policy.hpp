@@ -29,6 +29,11 @@ struct Policy {
   // the budget, before its answer (after that it is queued like an outage's).
   std::chrono::milliseconds cluster_moving_retry = 20ms;
   std::chrono::milliseconds cluster_moving_budget = 2000ms;
+  // An invalidation that the replicas did not acknowledge in time (WAIT, cache::WriteOptions) went through on
+  // the master but dies with it in a failover, and the promoted replica would serve the old value until its
+  // TTL: it is sent again every invalidation_retry, until acknowledged, for up to this long after the last
+  // such write — longer than a failover (cluster-node-timeout, 15 s by default, plus the election).
+  std::chrono::milliseconds unreplicated_resend_for = 30s;
   // Stale-while-revalidate: for these endpoints, keep entries `swr` longer than their TTL; a read in that
   // window is served at once (marked stale) and one caller refreshes the entry in the background. 0 = off.
   std::chrono::milliseconds swr = 0ms;

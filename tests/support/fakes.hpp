@@ -38,6 +38,8 @@ class FakeStore : public cache::Store {
   int moving = 0;
   // Runs at the start of the next invalidation, as if it were still in flight.
   std::function<void()> during_invalidate;
+  int unreplicated = 0;   // the next this many invalidations go through unacknowledged by replicas
+  int invalidations = 0;  // invalidations that went through
 
   std::string resolve(std::string_view key) const {
     std::string k(key);
@@ -71,8 +73,8 @@ class FakeStore : public cache::Store {
     data[std::string(key)] = {std::string(value), ttl.count()};
     co_return true;
   }
-  asio::awaitable<Result<std::int64_t>> invalidate(const std::vector<std::string>& keys,
-                                                   std::uint64_t fence) override {
+  asio::awaitable<Result<cache::Invalidated>> invalidate(const std::vector<std::string>& keys,
+                                                         std::uint64_t fence) override {
     if (during_invalidate) std::exchange(during_invalidate, nullptr)();
     if (down) co_return unavailable();
     if (moving > 0) {
@@ -83,7 +85,10 @@ class FakeStore : public cache::Store {
     }
     wal_fence = std::max(wal_fence, fence);
     for (const auto& k : keys) data.erase(k);
-    co_return ++generation;
+    ++invalidations;
+    const bool replicated = unreplicated == 0;
+    if (unreplicated > 0) --unreplicated;
+    co_return cache::Invalidated{++generation, replicated};
   }
   asio::awaitable<Result<bool>> acquire_lease(std::string_view key, std::string_view token,
                                               std::chrono::milliseconds,

@@ -265,6 +265,46 @@ TEST_F(CacheAsidePolicy, AWriteWaitsOutTheReconnectThatASlotMoveCauses) {
   EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
 }
 
+// A failover can lose an invalidation the replicas never got: the promoted replica serves the old value. So
+// one they did not acknowledge is sent again — re-deleting the key a stale replica brought back — until they
+// do.
+TEST_F(CacheAsidePolicy, AnInvalidationTheReplicasDidNotAcknowledgeIsSentAgainUntilTheyDo) {
+  Policy p = no_jitter();
+  p.invalidation_retry = std::chrono::milliseconds(5);
+  CatalogService quick{ctx.get_executor(), store, db, counters, p};
+  run(quick.product(7, CacheMode::use));
+  store->unreplicated = 3;  // the write's own and two re-sends fall short, the third re-send is acknowledged
+  auto w = run(quick.update_product(7, price("40.00")));
+  ASSERT_TRUE(w);
+  EXPECT_FALSE(w->cache.pending);  // through on the master: the answer says invalidated
+  EXPECT_EQ(counters->snapshot().invalidations_pending, 1);
+  // A failover to a replica that missed the invalidation: the old value is back.
+  store->data["cachelab:{v1}:product:7"] = {"old", 60000};
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(store->data.contains("cachelab:{v1}:product:7"));
+  EXPECT_EQ(store->invalidations, 4);  // the write's and three re-sends, none after the acknowledged one
+  EXPECT_EQ(counters->snapshot().invalidations_pending, 0);
+}
+
+TEST_F(CacheAsidePolicy, UnacknowledgedInvalidationsAreSentAgainOnlyForAWhile) {
+  Policy p = no_jitter();
+  p.invalidation_retry = std::chrono::milliseconds(5);
+  p.unreplicated_resend_for = std::chrono::milliseconds(50);
+  CatalogService quick{ctx.get_executor(), store, db, counters, p};
+  store->unreplicated = 1'000'000;  // the replicas never answer
+  ASSERT_TRUE(run(quick.update_product(7, price("40.00"))));
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(200));
+  const int sent = store->invalidations;
+  EXPECT_GT(sent, 3);
+  EXPECT_LT(sent, 40);  // about 50 ms / 5 ms, then no more
+  EXPECT_EQ(counters->snapshot().invalidations_pending, 0);
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(store->invalidations, sent);
+}
+
 TEST_F(CacheAsidePolicy, AMissAfterAWriteReadsPastTheWritesWalFence) {
   // With a read replica, a write's WAL position travels with its invalidation, and the loads that follow get
   // it, so they never read a replica that has not replayed the write (db::Catalog).
