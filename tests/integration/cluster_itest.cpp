@@ -187,9 +187,9 @@ TEST_F(ClusterTest, AFailoverOfTheSlotsMasterIsNoErrorAndHitsComeBack) {
 // the master, and the promoted replica serves the old value for a whole TTL. Here the replica is frozen
 // (SIGSTOP) and its link closed while process A writes — A's WAIT 1 falls short — then the master is killed
 // and the replica, still holding the old price, is promoted. A sends the unacknowledged invalidation again,
-// so B's reads from Redis turn fresh at once (2–3 old answers measured) and stay fresh. CACHELAB_TEST_NO_WAIT=1
-// runs A with --redis-wait-replicas 0, to see the failure this prevents: B was then served the old price from
-// Redis 98 times over the test's 10 s and in all 20 reads after (until the TTL).
+// so B's reads from Redis turn fresh at once (2–3 old answers measured) and stay fresh.
+// CACHELAB_TEST_NO_WAIT=1 runs A with --redis-wait-replicas 0, to see the failure this prevents: B was then
+// served the old price from Redis 98 times over the test's 10 s and in all 20 reads after (until the TTL).
 TEST_F(ClusterTest, AnInvalidationLostInAFailoverIsSentAgain) {
   const bool no_wait = !env("CACHELAB_TEST_NO_WAIT").empty();
   ServerProcess a(on_cluster(no_wait ? std::vector<std::string>{"--redis-wait-replicas", "0"}
