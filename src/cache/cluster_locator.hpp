@@ -1,7 +1,8 @@
 // cache/cluster_locator: finds the node of a Redis Cluster that serves one key's slot (cachelab keeps every
-// key in one slot: cache/keys). Owns the list of nodes it has heard of, and the short-lived connections it
-// asks them on. Never sends a caller's command, and never blocks: each node gets a deadline, and a node that
-// does not answer is passed over.
+// key in one slot: cache/keys), and the one-shot exchange with a node that the locator and an ASK redirection
+// use. Owns the list of nodes it has heard of, the masters of the last slot map, and those short-lived
+// connections. The locator never sends a caller's command; nothing here blocks: each node gets a deadline,
+// and a node that does not answer is passed over.
 #pragma once
 
 #include "cache/resp_reader.hpp"
