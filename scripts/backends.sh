@@ -221,6 +221,12 @@ cluster_healthy() {
   [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_CLUSTER_PORT" cluster nodes 2>/dev/null | grep -vc fail) -eq 6 ]]
 }
 
+# node_answers PORT: the node answers PING within 5 s.
+node_answers() {
+  for _ in $(seq 100); do redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done
+  return 1
+}
+
 stop_cluster() {
   local p
   for p in $(cluster_ports); do redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >/dev/null 2>&1 || true; done
@@ -228,8 +234,11 @@ stop_cluster() {
 }
 
 # A Redis Cluster on loopback: six redis-server processes in cluster mode (1 s node timeout, so a failover
-# takes a few seconds; each node's bus on its port - 10000, as the default + 10000 would pass 65535), joined by
-# `redis-cli --cluster create` into 3 masters with one replica each. Made afresh unless a healthy one runs.
+# takes a few seconds), joined by `redis-cli --cluster create` into 3 masters with one replica each. Made afresh
+# unless a healthy one runs. Each node's cluster bus is on its port - 40000: below Linux's ephemeral range
+# (32768-60999), so no client connection's local port can hold it (the default, port + 10000, would pass 65535;
+# port - 10000 lay in that range, and a node then failed to start in a clean-clone run). A node that does not
+# answer is started again every 2 s for up to 60 s, as the PostgreSQL start does for a busy port.
 start_cluster() {
   if cluster_healthy; then
     echo "redis cluster: already running on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5))"
@@ -239,16 +248,21 @@ start_cluster() {
   stop_cluster >/dev/null
   make_data_dir
   rm -rf "$CLUSTER_DIR"
-  local p nodes=()
+  ((REDIS_CLUSTER_PORT - 40000 >= 1024)) || { echo "redis cluster: REDIS_CLUSTER_PORT must be 41024 or more" >&2; exit 1; }
+  local p nodes=() attempt
   for p in $(cluster_ports); do
     mkdir -p "$CLUSTER_DIR/$p"
     ((IS_ROOT)) && chown -R redis:redis "$CLUSTER_DIR"
-    launch_redis "$p" "$CLUSTER_DIR/$p" REDIS_CLUSTER_PORT --cluster-enabled yes \
-      --cluster-config-file nodes.conf --cluster-node-timeout 1000 --cluster-port $((p - 10000))
     nodes+=("127.0.0.1:$p")
-  done
-  for p in $(cluster_ports); do
-    for _ in $(seq 100); do redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+    for attempt in $(seq 30); do
+      launch_redis "$p" "$CLUSTER_DIR/$p" REDIS_CLUSTER_PORT --cluster-enabled yes \
+        --cluster-config-file nodes.conf --cluster-node-timeout 1000 --cluster-port $((p - 40000))
+      node_answers "$p" && break
+      ((attempt == 1)) && echo "redis cluster: node $p did not start ($(tail -n 1 "$CLUSTER_DIR/$p/redis.log" 2>/dev/null |
+        sed -E 's/^[0-9]+:[A-Z] [^#*]+[#*] //')); trying again for up to 60 s" >&2
+      sleep 2
+    done
+    node_answers "$p" || fail_start "redis cluster node" "$CLUSTER_DIR/$p/redis.log" "$p" REDIS_CLUSTER_PORT
   done
   local out
   if ! out=$(redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes 2>&1); then

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 const std::map<std::string, std::string> json_type = {{"Content-Type", "application/json"}};
 
 int first_port() {
-  return std::stoi(env("REDIS_CLUSTER_PORT", std::to_string(std::stoi(env("REDIS_PORT", "63800")) + 100)));
+  return cluster_first_port();
 }
 
 // redis-cli's output for one command (following MOVED with -c), trimmed.

@@ -43,10 +43,11 @@ bool on_cluster() {
   return !env("CACHELAB_TEST_CLUSTER").empty();
 }
 
-namespace {
 int cluster_first_port() {
   return std::stoi(env("REDIS_CLUSTER_PORT", std::to_string(std::stoi(env("REDIS_PORT", "63800")) + 100)));
 }
+
+namespace {
 
 // The master serving cachelab's slot, asked of the first cluster node that answers (CLUSTER KEYSLOT, SLOTS).
 int cluster_owner_port() {

@@ -22,7 +22,8 @@ std::string redis_url();     // the private test Redis (or, under CACHELAB_TEST_
 // CACHELAB_TEST_CLUSTER set: the suite runs against the private Redis Cluster (`backends.sh start cluster`)
 // instead of the single Redis; redis() and redis_pid() then reach the master that serves cachelab's slot.
 bool on_cluster();
-int redis_port();  // the single Redis, or the cluster master serving cachelab's slot
+int redis_port();          // the single Redis, or the cluster master serving cachelab's slot
+int cluster_first_port();  // the private cluster's first node (backends.sh: REDIS_CLUSTER_PORT, six in a row)
 
 // Runs scripts/backends.sh <action> <which> against the test backends; returns its exit status.
 int backends(const std::string& action, const std::string& which);
