@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
-# make soak: does the near cache keep to its budget? A release cachelab with --l1-max-bytes SOAK_L1_BYTES serves a
-# Zipf(0.99) product workload over the scale-100 catalog (50,000 products, about 25 MB of answers: ten times the
-# default 2.5 MiB budget here) for SOAK_SECONDS, its RSS sampled every 10 s; then the same run with the near cache
-# off (SOAK_BASELINE_SECONDS), whose growth is what connections, buffers and the allocator cost without it.
+# make soak: does the near cache keep to its budget? A release cachelab with --l1-max-bytes SOAK_L1_BYTES (the
+# default budget, 16 MiB) serves a Zipf(0.99) product workload over the scale-SOAK_SCALE catalog (600: 300,000
+# products, about 170 MB as the near cache counts them, ten times the budget) for SOAK_SECONDS, its RSS sampled
+# every 10 s; then the same run with the near cache off (SOAK_BASELINE_SECONDS), whose growth is what connections,
+# buffers and the allocator cost without it. Redis's maxmemory is raised to SOAK_REDIS_MAXMEMORY for the runs (the
+# key space must fit, or the tail of the Zipf is a database load) and put back after.
 # Prints the idle RSS (started, before any request), the largest and last growth above it for both runs, and
 # the near cache's own figures from /api/stats.
 #
-# Environment: SOAK_SECONDS (600), SOAK_BASELINE_SECONDS (120; 0 skips it), SOAK_L1_BYTES (2621440),
+# Environment: SOAK_SECONDS (600), SOAK_BASELINE_SECONDS (120; 0 skips it), SOAK_L1_BYTES (16777216),
+#              SOAK_SCALE (600; seeding it the first time takes about 2 minutes), SOAK_REDIS_MAXMEMORY (512mb),
 #              SOAK_CONNECTIONS (64), BENCH_PORT (8100)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 BASELINE_SECONDS=${SOAK_BASELINE_SECONDS:-120}
-L1_BYTES=${SOAK_L1_BYTES:-2621440}
+L1_BYTES=${SOAK_L1_BYTES:-16777216}
+SCALE=${SOAK_SCALE:-600}
+REDIS_MAXMEMORY=${SOAK_REDIS_MAXMEMORY:-512mb}
 CONNS=${SOAK_CONNECTIONS:-64}
 PORT=${BENCH_PORT:-8100}
 URL=http://127.0.0.1:$PORT
 TMP=$(mktemp -d)
-trap 'stop_server; rm -rf "$TMP"' EXIT
 
 bash "$ROOT/scripts/backends.sh" start >/dev/null
-bash "$ROOT/scripts/backends.sh" createdb cachelab_s100 >/dev/null
-export DATABASE_URL=postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab_s100
+bash "$ROOT/scripts/backends.sh" createdb "cachelab_s$SCALE" >/dev/null
+export DATABASE_URL=postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab_s$SCALE
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
-"$BIN" seed --log-level warn --scale 100 2>/dev/null
+REDIS_CLI=(redis-cli -p "${REDIS_PORT:-63790}")
+OLD_MAXMEMORY=$("${REDIS_CLI[@]}" config get maxmemory | tail -1)
+trap 'stop_server; "${REDIS_CLI[@]}" config set maxmemory "$OLD_MAXMEMORY" >/dev/null; rm -rf "$TMP"' EXIT
+"${REDIS_CLI[@]}" config set maxmemory "$REDIS_MAXMEMORY" >/dev/null
+"$BIN" seed --log-level warn --scale "$SCALE" 2>/dev/null
 cat >"$TMP/workload.json" <<'JSON'
 {
   "name": "l1-soak",
@@ -57,13 +65,13 @@ soak() {
   curl -sf "$URL/api/stats" >"$TMP/stats.json"
   stop_server
   printf "%-10s %8ss %12s %14s %14s %14s %10s\n" "$label" "$seconds" "$budget" "$((idle / 1024)) MiB" \
-    "$(((max - idle) / 1024)) MiB" "$(((now - idle) / 1024)) MiB" \
+    "$((max - idle)) KiB" "$((now - idle)) KiB" \
     "$(json_get "$TMP/$label.json" requests_per_second | awk '{ printf "%.0f", $1 }')"
   GROWTH[$label]=$((max - idle))
 }
 
 declare -A GROWTH
-echo "near-cache soak: Zipf(0.99) product reads over 50,000 products, $CONNS connections, release build"
+echo "near-cache soak: Zipf(0.99) product reads over $((SCALE * 500)) products, $CONNS connections, release build"
 printf "%-10s %9s %12s %14s %14s %14s %10s\n" run seconds "l1 bytes" "idle RSS" "max growth" "last growth" "req/s"
 soak l1-on "$SOAK_SECONDS" "$L1_BYTES"
 cp "$TMP/stats.json" "$TMP/l1-stats.json"
