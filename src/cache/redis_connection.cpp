@@ -146,8 +146,12 @@ Error unexpected_reply(const RedisReply& r) {
                     Backend::cache);
 }
 
+bool is_ask(const RedisReply& r) {
+  return r.type == RedisReply::Type::error && r.str.starts_with("ASK ");
+}
+
 std::optional<ClusterNode> ask_target(const RedisReply& r) {
-  if (r.type != RedisReply::Type::error || !r.str.starts_with("ASK ")) return std::nullopt;
+  if (!is_ask(r)) return std::nullopt;
   return parse_node(std::string_view(r.str).substr(r.str.rfind(' ') + 1));
 }
 

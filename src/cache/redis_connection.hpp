@@ -54,8 +54,10 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url);
 // moments.
 Error unexpected_reply(const RedisReply& r);
 
-// The node an `ASK <slot> host:port` reply sends one command to (a Redis Cluster moving the slot, key by
-// key); nothing for any other reply.
+// Whether the reply is `ASK <slot> host:port`: a Redis Cluster moving the slot, key by key, sends this one
+// command to another node. A test of the reply's type and first bytes, for the hit path.
+bool is_ask(const RedisReply& r);
+// The node an ASK reply names; nothing for any other reply.
 std::optional<ClusterNode> ask_target(const RedisReply& r);
 
 using RedisCommand = std::vector<std::string_view>;

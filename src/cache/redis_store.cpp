@@ -257,16 +257,14 @@ class RedisStore final : public Store {
     co_return static_cast<std::int64_t>(generation->integer);
   }
 
-  // While a Redis Cluster moves the slot, a key that already left this node gets an ASK reply: those commands
-  // are sent again, with ASKING, to the node the reply names (reads are single-key, so the move does not
-  // refuse them). Their replies take the ASK replies' places. True when any was sent again.
   // Whether any reply is an ASK redirection: checked before follow_asks, so that a read with none (every read
   // but during a slot move) costs no coroutine more.
   static bool has_ask(const std::vector<RedisReply>& replies) {
-    return std::any_of(replies.begin(), replies.end(), [](const RedisReply& r) {
-      return r.type == RedisReply::Type::error && r.str.starts_with("ASK ");
-    });
+    return std::any_of(replies.begin(), replies.end(), [](const RedisReply& r) { return is_ask(r); });
   }
+  // While a Redis Cluster moves the slot, a key that already left this node gets an ASK reply: those commands
+  // are sent again, with ASKING, to the node the reply names (reads are single-key, so the move does not
+  // refuse them). Their replies take the ASK replies' places. True when any was sent again.
   boost::asio::awaitable<Result<bool>> follow_asks(RedisConnection& via, std::span<const RedisCommand> cmds,
                                                    std::vector<RedisReply>& replies) {
     if (!via.cluster()) co_return false;
