@@ -11,9 +11,9 @@ SCALE ?= 1
 
 help:
 	@echo "make demo   install what is missing, build, start PostgreSQL + Redis, seed, serve on :$(PORT)"
-	@echo "make test   install, build with sanitizers, run every test (unit + integration)"
+	@echo "make test   install, build with sanitizers, run every test (unit, integration, browser, fuzz corpora)"
 	@echo "make demo-check  run make demo in the background and check it serves the dashboard, then stop it"
-	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS each (default 300; make test runs them 20 s each)"
+	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS each (default 300; make test replays their corpora)"
 	@echo "make faults  the fault suite at full length against the release binary (figures in build/faults-report.md)"
 	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
 	@echo "make bench  build release, start backends, print wrk figures and ratios"
@@ -49,9 +49,9 @@ build-fuzz: node-deps
 demo: build
 	@bash scripts/demo.sh $(PORT) $(SCALE)
 
-test: build-debug build-fuzz
+# Every test, the fuzz targets' corpora replayed among them (fuzz_replay.*); fuzzing itself is `make fuzz`.
+test: build-debug
 	ctest --preset debug
-	ctest --preset fuzz
 
 # The fuzz targets (fuzz/) for longer; new inputs land in build/fuzz/corpus/, crashes in build/fuzz/artifacts/.
 fuzz: build-fuzz

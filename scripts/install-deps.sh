@@ -13,7 +13,7 @@ PACKAGES=(
   postgresql-15 postgresql-contrib redis-server redis-tools
   # benchmarks
   wrk
-  # fuzzing (fuzz/, run by make test and make fuzz): Debian's clang and the libFuzzer runtime that matches it
+  # fuzzing (fuzz/, make fuzz; make test replays the corpora with GCC): Debian's clang and the libFuzzer runtime that matches it
   clang libclang-rt-14-dev
   # deployment-file checks in make test (yamllint; node + npm run the schema validators, see below)
   yamllint
