@@ -22,10 +22,6 @@ using namespace std::chrono_literals;
 
 const std::map<std::string, std::string> json_type = {{"Content-Type", "application/json"}};
 
-int first_port() {
-  return cluster_first_port();
-}
-
 // redis-cli's output for one command (following MOVED with -c), trimmed.
 std::string cli(int port, const std::string& args) {
   std::string out;
@@ -40,10 +36,10 @@ std::string cli(int port, const std::string& args) {
 
 // A node that answers (a failover test kills one).
 int live_port() {
-  for (int p = first_port(); p < first_port() + 6; ++p) {
+  for (int p = cluster_first_port(); p < cluster_first_port() + 6; ++p) {
     if (cli(p, "ping") == "PONG") return p;
   }
-  return first_port();
+  return cluster_first_port();
 }
 
 // The master serving cachelab's slot: its port, from CLUSTER NODES.
@@ -72,7 +68,7 @@ std::string cluster_url() {
   const int owner = owner_port();
   std::string url = "redis+cluster://";
   int named = 0;
-  for (int p = first_port(); p < first_port() + 6 && named < 2; ++p) {
+  for (int p = cluster_first_port(); p < cluster_first_port() + 6 && named < 2; ++p) {
     if (p == owner) continue;
     url += (named++ ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(p);
   }
@@ -85,7 +81,8 @@ class ClusterTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(backends("start", "all"), 0);
     ASSERT_EQ(backends("start", "cluster"), 0);  // rebuilt when a failover test left it short of a node
-    for (int p = first_port(); p < first_port() + 6; ++p) cli(p, "flushall");  // replicas refuse: fine
+    for (int p = cluster_first_port(); p < cluster_first_port() + 6; ++p)
+      cli(p, "flushall");  // replicas refuse: fine
     url = cluster_url();
   }
   std::vector<std::string> on_cluster(std::vector<std::string> args = {}) {
@@ -200,7 +197,7 @@ TEST_F(ClusterTest, AnInvalidationLostInAFailoverIsSentAgain) {
   const int master = owner_port();
   const std::string master_id = cli(master, "cluster myid");
   int replica = -1;
-  for (int p = first_port(); p < first_port() + 6; ++p) {
+  for (int p = cluster_first_port(); p < cluster_first_port() + 6; ++p) {
     if (cli(p, "cluster myid") != master_id && cli(p, "role").starts_with("slave") &&
         cli(p, "info replication | grep master_port").find(std::to_string(master)) != std::string::npos)
       replica = p;
@@ -260,7 +257,7 @@ TEST_F(ClusterTest, AnInvalidationLostInAFailoverIsSentAgain) {
 // sum.
 TEST_F(ClusterTest, RedisFiguresAreSummedOverTheMasters) {
   std::vector<int> masters;
-  for (int p = first_port(); p < first_port() + 6; ++p) {
+  for (int p = cluster_first_port(); p < cluster_first_port() + 6; ++p) {
     if (cli(p, "role").starts_with("master")) masters.push_back(p);
   }
   ASSERT_EQ(masters.size(), 3u);
@@ -294,7 +291,8 @@ TEST_F(ClusterTest, MovingTheSlotUnderReadsAndWritesIsNoErrorAndNoStaleRead) {
   ServerProcess a(on_cluster());
   ServerProcess b(on_cluster());
   const int src = owner_port();
-  const int dst = src == first_port() + 1 ? first_port() + 2 : first_port() + 1;  // another master
+  const int dst = src == cluster_first_port() + 1 ? cluster_first_port() + 2
+                                                  : cluster_first_port() + 1;  // another master
   ASSERT_NE(cli(dst, "role").find("master"), std::string::npos);
   const std::string slot = cli(src, "cluster keyslot 'cachelab:{v1}:x'");
   const std::string src_id = cli(src, "cluster myid"), dst_id = cli(dst, "cluster myid");
@@ -320,7 +318,7 @@ TEST_F(ClusterTest, MovingTheSlotUnderReadsAndWritesIsNoErrorAndNoStaleRead) {
       }
       if (n == 0) break;
     }
-    for (int p = first_port(); p < first_port() + 6; ++p)
+    for (int p = cluster_first_port(); p < cluster_first_port() + 6; ++p)
       cli(p, "cluster setslot " + slot + " node " + dst_id);
     done = true;
   });
