@@ -163,6 +163,7 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
                                    .read_conninfo = c.database_read_url,
                                    .own_writes = shared.own_writes,
                                    .pool_size = shared.pool_per_thread,
+                                   .pipeline_depth = c.db_pipeline_depth,
                                    .timeout = milliseconds(c.db_timeout_ms),
                                    .connect_timeout = milliseconds(c.db_connect_timeout_ms),
                                    .ping_timeout = milliseconds(c.ready_timeout_ms),

@@ -112,6 +112,12 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("DB_POOL_SIZE")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  app.add_option("--db-pipeline-depth", c.db_pipeline_depth,
+                 "Requests whose queries may be in flight on one PostgreSQL connection at once, pipelined "
+                 "(once every pooled connection is busy); 1: one at a time")
+      ->envname("DB_PIPELINE_DEPTH")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--db-timeout-ms", c.db_timeout_ms, "Deadline of one database query, ms")
       ->envname("DB_TIMEOUT_MS")
       ->check(CLI::Range(10, 600000))

@@ -181,6 +181,7 @@ class PgCatalog final : public Catalog, public Inspector {
   static PoolOptions pool_options(const PostgresOptions& o, const std::string& conninfo) {
     return PoolOptions{.conninfo = conninfo,
                        .max_size = o.pool_size,
+                       .pipeline_depth = o.pipeline_depth,
                        .statement_timeout_ms = static_cast<int>(o.timeout.count()),
                        .connect_timeout = o.connect_timeout,
                        .outage_wait = o.outage_wait,

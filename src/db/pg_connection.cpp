@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -56,14 +59,19 @@ void PgConnection::watch_socket() {
   if (fd >= 0) socket_.assign(fd);
 }
 
-asio::awaitable<bool> PgConnection::wait_socket(Wait w, Clock::time_point deadline) {
+asio::awaitable<bool> PgConnection::wait_socket(Wait w, std::optional<Clock::time_point> deadline) {
   auto type =
       w == Wait::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
-  Deadline timeout(ex_, deadline, [this] {
+  boost::system::error_code ec;
+  if (!deadline) {
+    // Woken early (operation_aborted) by write_loop() or break_connection(): the caller looks again.
+    co_await socket_.async_wait(type, asio::redirect_error(asio::use_awaitable, ec));
+    co_return !broken_ && (!ec || ec == asio::error::operation_aborted);
+  }
+  Deadline timeout(ex_, *deadline, [this] {
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   });
-  boost::system::error_code ec;
   co_await socket_.async_wait(type, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec && !timeout.expired();
 }
@@ -116,17 +124,20 @@ asio::awaitable<Result<void>> PgConnection::flush(Clock::time_point deadline) {
   }
 }
 
-asio::awaitable<Result<pg_result*>> PgConnection::next_result(Clock::time_point deadline) {
+asio::awaitable<Result<pg_result*>> PgConnection::next_result(std::optional<Clock::time_point> deadline) {
   while (PQisBusy(conn_) != 0) {
     const bool ready = co_await wait_socket(Wait::read, deadline);
-    if (!ready) co_return fail(ErrorKind::timeout, "PostgreSQL query timed out");
+    if (!ready && broken_)
+      co_return make_error(ErrorKind::unavailable, "PostgreSQL connection broken", Backend::database);
+    if (!ready && deadline) co_return fail(ErrorKind::timeout, "PostgreSQL query timed out");
+    if (!ready) co_return fail(ErrorKind::unavailable, "waiting on the PostgreSQL socket failed");
     if (PQconsumeInput(conn_) == 0) co_return fail(ErrorKind::unavailable, "PostgreSQL connection lost");
   }
   co_return PQgetResult(conn_);
 }
 
-asio::awaitable<Result<std::vector<PgResult>>> PgConnection::read_pipeline(std::size_t n,
-                                                                           Clock::time_point deadline) {
+asio::awaitable<Result<std::vector<PgResult>>> PgConnection::read_pipeline(
+    std::size_t n, std::optional<Clock::time_point> deadline) {
   // Each query yields its result then a null; the batch ends with PGRES_PIPELINE_SYNC.
   std::vector<PgResult> results;
   results.reserve(n);
@@ -170,6 +181,7 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
                                                                  Clock::time_point deadline) {
   if (!healthy())
     co_return make_error(ErrorKind::unavailable, "PostgreSQL connection is not open", Backend::database);
+  // Into libpq's output buffer; write_loop() sends it, with every other batch of this turn of the loop.
   for (const auto& q : queries) {
     std::vector<const char*> values;
     values.reserve(q.params.size());
@@ -180,13 +192,100 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
                          : PQsendQueryParams(conn_, q.sql, static_cast<int>(values.size()), nullptr,
                                              values.data(), nullptr, nullptr, 0);
     if (sent != 1) {
-      co_return fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");
+      // Part of a batch may be in the buffer: the connection's state is unknown.
+      auto e = fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");
+      break_connection(e);
+      co_return e;
     }
   }
-  if (PQpipelineSync(conn_) != 1) co_return fail(ErrorKind::unavailable, "pipeline sync failed");
-  auto flushed = co_await flush(deadline);
-  if (!flushed) co_return flushed.error();
-  co_return co_await read_pipeline(queries.size(), deadline);
+  if (PQpipelineSync(conn_) != 1) {
+    auto e = fail(ErrorKind::unavailable, "pipeline sync failed");
+    break_connection(e);
+    co_return e;
+  }
+  auto batch = std::make_shared<Batch>(ex_, queries.size());
+  pending_.push_back(batch);
+  start_pumps();
+
+  batch->timer.expires_at(deadline);
+  if (!batch->answer) {
+    boost::system::error_code ec;
+    co_await batch->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!batch->answer) {
+    // Late: whatever holds this batch up holds up every batch behind it on this connection too.
+    auto e = fail(ErrorKind::timeout, "PostgreSQL query timed out");
+    break_connection(make_error(ErrorKind::unavailable,
+                                "PostgreSQL connection broken: a query ahead on it timed out",
+                                Backend::database));
+    co_return e;
+  }
+  co_return std::move(*batch->answer);
+}
+
+void PgConnection::start_pumps() {
+  if (!writing_) {
+    writing_ = true;
+    asio::co_spawn(
+        ex_, [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
+  }
+  if (!reading_) {
+    reading_ = true;
+    asio::co_spawn(
+        ex_, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+  }
+}
+
+asio::awaitable<void> PgConnection::write_loop() {
+  // A turn of the event loop first, so that every batch its callers send meanwhile leaves in one write.
+  co_await asio::post(ex_, asio::use_awaitable);
+  while (!broken_) {
+    const int r = PQflush(conn_);
+    if (r == 0) break;
+    if (r < 0) {
+      break_connection(fail(ErrorKind::unavailable, "sending to PostgreSQL failed"));
+      break;
+    }
+    // The socket is full. libpq has read whatever PostgreSQL had sent meanwhile (so that neither side
+    // waits on the other): wake read_loop() to look at it, then wait until the socket takes more.
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+    if (!co_await wait_socket(Wait::write, std::nullopt) && broken_) break;
+  }
+  writing_ = false;
+}
+
+asio::awaitable<void> PgConnection::read_loop() {
+  while (!pending_.empty() && !broken_) {
+    auto batch = pending_.front();
+    auto answer = co_await read_pipeline(batch->expected, std::nullopt);
+    if (broken_) {
+      // The socket or the protocol failed (or a caller's deadline broke the connection, which has answered
+      // every batch already): the batches still in flight get this error.
+      break_connection(
+          answer ? make_error(ErrorKind::unavailable, "PostgreSQL connection broken", Backend::database)
+                 : answer.error());
+      break;
+    }
+    pending_.pop_front();
+    batch->answer = std::move(answer);
+    batch->timer.cancel();
+  }
+  reading_ = false;
+}
+
+void PgConnection::break_connection(const Error& why) {
+  broken_ = true;
+  auto in_flight = std::move(pending_);
+  pending_.clear();
+  for (auto& batch : in_flight) {
+    if (batch->answer) continue;
+    batch->answer = why;
+    batch->timer.cancel();
+  }
+  // read_loop() and write_loop() wake, see the connection broken and end.
+  boost::system::error_code ignored;
+  if (socket_.is_open()) socket_.cancel(ignored);
 }
 
 }  // namespace cachelab::db

@@ -1,8 +1,12 @@
 // db/pg_connection: one PostgreSQL connection driven by libpq's non-blocking API on an Asio executor.
-// Owns the PGconn and its socket watcher; always in pipeline mode, so any number of prepared statements go
-// out in one round trip. Never blocks: every wait is an async_wait on the socket with a deadline. Fails by
-// returning an Error; after a timeout or protocol error the connection is marked broken and the pool discards
-// it (its state is unknown, and PQcancel would block).
+// Owns the PGconn, its socket watcher and the FIFO of callers whose batches are in flight. Always in pipeline
+// mode: a caller's statements go out as one batch ending in a sync (one implicit transaction), and many
+// callers' batches can be in flight at once, those sent in the same turn of the event loop leaving in one
+// write; answers come back in the order sent and reach each caller by its place in the FIFO.
+// Never blocks: every wait is an async_wait on the socket. Fails by returning an Error; a failed statement
+// fails its own batch only. A batch not answered by its caller's deadline, a lost socket or a protocol error
+// marks the connection broken, fails every batch still in flight (they wait on the same stuck connection),
+// and the pool discards it (its state is unknown, and PQcancel would block).
 #pragma once
 
 #include "core/error.hpp"
@@ -11,10 +15,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -51,7 +57,7 @@ class PgResult {
   std::shared_ptr<pg_result> res_;
 };
 
-class PgConnection {
+class PgConnection : public std::enable_shared_from_this<PgConnection> {
  public:
   explicit PgConnection(asio::any_io_executor ex);
   ~PgConnection();
@@ -62,11 +68,18 @@ class PgConnection {
   asio::awaitable<Result<void>> connect(const std::string& conninfo, int statement_timeout_ms,
                                         std::span<const Statement> statements, Clock::time_point deadline);
 
-  // Sends all queries in one pipeline and returns one result per query. An error in any query fails the call.
+  // Sends the queries as one batch and returns one result per query; other callers' batches may be in flight
+  // before and after it. An error in any of its queries fails this call only. No answer by `deadline`: the
+  // connection breaks (this call fails with `timeout`, the batches behind it with `unavailable`).
   asio::awaitable<Result<std::vector<PgResult>>> run(std::span<const Query> queries,
                                                      Clock::time_point deadline);
 
   bool healthy() const { return conn_ != nullptr && !broken_; }
+
+  // How many callers db/pg_pool has lent this connection to now: its bookkeeping, kept here.
+  int lent() const { return lent_; }
+  void lend() { ++lent_; }
+  void give_back() { --lent_; }
 
   // On a replica: the highest replay position this connection has seen (db/pg_catalog's WAL fence). It only
   // grows while the connection lives; a replica restart, which could show an older state at first, ends it.
@@ -74,11 +87,27 @@ class PgConnection {
   void saw_replayed(std::uint64_t at) { replayed_seen_ = std::max(replayed_seen_, at); }
 
  private:
+  // One caller's batch in flight: how many results it waits for, and its answer once read (or failed). The
+  // timer is the caller's deadline, cancelled to wake it when the answer is in.
+  struct Batch {
+    Batch(asio::any_io_executor ex, std::size_t n) : timer(ex), expected(n) {}
+    asio::steady_timer timer;
+    std::size_t expected;
+    std::optional<Result<std::vector<PgResult>>> answer;
+  };
+
   enum class Wait { read, write };
-  asio::awaitable<bool> wait_socket(Wait w, Clock::time_point deadline);
+  // Until the socket is ready, or `deadline` passes (false). Without a deadline (the connection's own
+  // reader and writer, whose callers keep the deadlines) it also returns, true, when woken to look again.
+  asio::awaitable<bool> wait_socket(Wait w, std::optional<Clock::time_point> deadline);
   asio::awaitable<Result<void>> flush(Clock::time_point deadline);
-  asio::awaitable<Result<pg_result*>> next_result(Clock::time_point deadline);
-  asio::awaitable<Result<std::vector<PgResult>>> read_pipeline(std::size_t n, Clock::time_point deadline);
+  asio::awaitable<Result<pg_result*>> next_result(std::optional<Clock::time_point> deadline);
+  asio::awaitable<Result<std::vector<PgResult>>> read_pipeline(std::size_t n,
+                                                               std::optional<Clock::time_point> deadline);
+  void start_pumps();
+  asio::awaitable<void> write_loop();       // sends what the callers' batches left in libpq's buffer
+  asio::awaitable<void> read_loop();        // reads the batches' answers in order, while any are in flight
+  void break_connection(const Error& why);  // and fail every batch in flight with `why`
   void watch_socket();
   Error fail(ErrorKind kind, std::string what);
   void close();
@@ -87,6 +116,10 @@ class PgConnection {
   asio::posix::stream_descriptor socket_;
   pg_conn* conn_ = nullptr;
   bool broken_ = false;
+  std::deque<std::shared_ptr<Batch>> pending_;  // sent, not answered yet, in the order sent
+  bool writing_ = false;                        // write_loop() is running
+  bool reading_ = false;                        // read_loop() is running
+  int lent_ = 0;
   std::uint64_t replayed_seen_ = 0;
 };
 

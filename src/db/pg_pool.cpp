@@ -13,15 +13,14 @@ std::shared_ptr<PgPool> PgPool::create(asio::any_io_executor ex, PoolOptions opt
 }
 
 PgPool::Lease::~Lease() {
-  if (pool_ && conn_) {
-    pool_->options_.metrics.in_use.sub(1);
-    pool_->release(std::move(conn_));
-  }
+  if (pool_ && conn_) pool_->release(conn_);
 }
 
 PoolMetrics PoolMetrics::on(metrics::Registry& r) {
   PoolMetrics m;
-  m.in_use = r.gauge("cachelab_db_connections_in_use", "PostgreSQL connections lent to a query now.");
+  m.in_use =
+      r.gauge("cachelab_db_connections_in_use",
+              "PostgreSQL connections with a query in flight now (one caller's or several, pipelined).");
   m.waiting = r.gauge("cachelab_db_connections_waiting", "Callers queued for a free PostgreSQL connection.");
   m.breakers_open =
       r.gauge("cachelab_db_breakers_open",
@@ -102,19 +101,14 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
   const auto patience = Clock::now() + options_.outage_wait;
   const auto give_up = std::min(deadline, patience);
   for (;;) {
-    while (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
-      idle_.pop_back();
-      if (conn->healthy()) {
-        if (open_until_ != Clock::time_point{}) record(true);  // a half-open probe got a working connection
-        co_return Lease(self, std::move(conn));
-      }
-      options_.metrics.broken.inc();
-      --open_;
+    auto* best = least_busy();
+    if (best != nullptr && best->lent() == 0) {
+      if (open_until_ != Clock::time_point{}) record(true);  // a half-open probe got a working connection
+      co_return Lease(self, best->shared_from_this());
     }
     if (open_ < options_.max_size) {
       ++open_;
-      auto conn = std::make_unique<PgConnection>(ex_);
+      auto conn = std::make_shared<PgConnection>(ex_);
       const auto connect_by = std::min(deadline, Clock::now() + options_.connect_timeout);
       auto connected = co_await conn->connect(options_.conninfo, options_.statement_timeout_ms,
                                               options_.statements, connect_by);
@@ -138,9 +132,17 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
       }
       options_.metrics.opened.inc();
       record(true);
-      co_return Lease(self, std::move(conn));
+      conns_.push_back(conn);
+      Lease lease(self, std::move(conn));
+      offer(conns_.back());  // the callers that queued while it opened share it
+      co_return lease;
     }
-    // All connections are busy: queue up until one is released or the deadline passes.
+    // As many connections as may be: share the least busy one, its batches pipelined behind the others'.
+    if (best != nullptr && best->lent() < options_.pipeline_depth) {
+      if (open_until_ != Clock::time_point{}) record(true);
+      co_return Lease(self, best->shared_from_this());
+    }
+    // All connections are that busy: queue up until one is released or the deadline passes.
     auto waiter = std::make_shared<Waiter>(ex_);
     waiter->timer.expires_at(deadline);
     waiters_.push_back(waiter);
@@ -150,7 +152,7 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
     options_.metrics.waiting.sub(1);
     if (waiter->conn) {
       if (open_until_ != Clock::time_point{}) record(true);
-      co_return Lease(self, std::move(waiter->conn));
+      co_return Lease(self, std::move(waiter->conn), /*counted=*/true);
     }
     if (waiter->refused) co_return refused();
     if (waiter->retry) continue;
@@ -160,21 +162,55 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
   }
 }
 
-void PgPool::release(std::unique_ptr<PgConnection> conn) {
+PgConnection* PgPool::least_busy() {
+  PgConnection* best = nullptr;
+  for (std::size_t i = 0; i < conns_.size();) {
+    auto* c = conns_[i].get();
+    if (!c->healthy()) {
+      auto dead = conns_[i];
+      drop(dead);  // erases conns_[i]
+      continue;
+    }
+    if (best == nullptr || c->lent() < best->lent()) best = c;
+    ++i;
+  }
+  return best;
+}
+
+bool PgPool::drop(const std::shared_ptr<PgConnection>& conn) {
+  auto it = std::find(conns_.begin(), conns_.end(), conn);
+  if (it == conns_.end()) return false;
+  conns_.erase(it);
+  options_.metrics.broken.inc();
+  --open_;
+  return true;
+}
+
+void PgPool::lend(PgConnection& conn) {
+  if (conn.lent() == 0) options_.metrics.in_use.add(1);
+  conn.lend();
+}
+
+void PgPool::release(const std::shared_ptr<PgConnection>& conn) {
+  conn->give_back();
+  if (conn->lent() == 0) options_.metrics.in_use.sub(1);
   if (!conn->healthy()) {
-    options_.metrics.broken.inc();
-    --open_;
-    wake_one_for_retry();
+    if (drop(conn)) wake_one_for_retry();
     return;
   }
-  if (!waiters_.empty()) {
+  offer(conn);
+}
+
+void PgPool::offer(const std::shared_ptr<PgConnection>& conn) {
+  while (!waiters_.empty() && conn->lent() < options_.pipeline_depth) {
     auto waiter = waiters_.front();
     waiters_.pop_front();
-    waiter->conn = std::move(conn);
+    // Counted as lent from now, so that no other caller takes the place first; the waiter's Lease takes
+    // the count over when it wakes (counted = true).
+    lend(*conn);
+    waiter->conn = conn;
     waiter->timer.cancel();
-    return;
   }
-  idle_.push_back(std::move(conn));
 }
 
 void PgPool::wake_one_for_retry() {

@@ -1,17 +1,19 @@
 // db/pg_pool: a small pool of PgConnections for one I/O thread (each thread has its own; no locks).
-// Owns idle connections, the queue of coroutines waiting for one, and a circuit breaker. Never waits past
-// the caller's deadline (a new connection gets `connect_timeout` at most), never opens more than `max_size`
-// connections. Fails with `unavailable` when PostgreSQL kept refusing new connections or the breaker is
-// open, and `timeout` when none frees up in time; broken connections are dropped and re-opened on demand,
-// which is how the service recovers by itself when PostgreSQL comes back.
-// Outages: a caller whose new connection is refused tries again every `retry_pause`, for up to
-// `outage_wait` (within its deadline), so a PostgreSQL restart of a fraction of a second costs a delay, not
-// an error. Once connections have failed for `outage_wait` in a row (or one caller tried that long), the
-// circuit breaker opens: acquire() fails at once for `breaker_open`, and the callers queued meanwhile are
-// failed too, so a longer outage costs a request a 503 within `outage_wait` rather than a wait for its
-// query deadline; then one caller may try to connect, and its success closes the breaker. A connection
-// that broke while in use is no failure of its own: after a restart every pooled connection breaks, and
-// the remedy is to open new ones.
+// Owns the open connections, the queue of coroutines waiting for one, and a circuit breaker. A caller gets
+// an idle connection if there is one, else a new one while fewer than `max_size` are open, else a share of
+// the least busy one while it has fewer than `pipeline_depth` callers' batches in flight (db/pg_connection
+// pipelines them), else waits. Never waits past the caller's deadline (a new connection gets
+// `connect_timeout` at most), never opens more than `max_size` connections. Fails with `unavailable` when
+// PostgreSQL kept refusing new connections or the breaker is open, and `timeout` when none frees up in time;
+// broken connections are dropped and re-opened on demand, which is how the service recovers by itself when
+// PostgreSQL comes back. Outages: a caller whose new connection is refused tries again every `retry_pause`,
+// for up to `outage_wait` (within its deadline), so a PostgreSQL restart of a fraction of a second costs a
+// delay, not an error. Once connections have failed for `outage_wait` in a row (or one caller tried that
+// long), the circuit breaker opens: acquire() fails at once for `breaker_open`, and the callers queued
+// meanwhile are failed too, so a longer outage costs a request a 503 within `outage_wait` rather than a wait
+// for its query deadline; then one caller may try to connect, and its success closes the breaker. A
+// connection that broke while in use is no failure of its own: after a restart every pooled connection
+// breaks, and the remedy is to open new ones.
 #pragma once
 
 #include "db/pg_connection.hpp"
@@ -28,6 +30,7 @@ namespace cachelab::db {
 struct PoolOptions {
   std::string conninfo;
   int max_size = 2;
+  int pipeline_depth = 16;  // callers sharing one connection at once, their batches pipelined (1: one each)
   int statement_timeout_ms = 5000;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds outage_wait{1000};  // how long one caller keeps trying while connections fail
@@ -39,12 +42,14 @@ struct PoolOptions {
 
 class PgPool : public std::enable_shared_from_this<PgPool> {
  public:
-  // A borrowed connection; going out of scope gives it back (or drops it if it broke).
+  // A borrowed connection, perhaps shared with other callers; going out of scope gives it back (and the
+  // pool drops it if it broke).
   class Lease {
    public:
-    Lease(std::shared_ptr<PgPool> pool, std::unique_ptr<PgConnection> conn)
+    // `counted`: release() has counted it as lent already, handing it to a waiter.
+    Lease(std::shared_ptr<PgPool> pool, std::shared_ptr<PgConnection> conn, bool counted = false)
         : pool_(std::move(pool)), conn_(std::move(conn)) {
-      pool_->options_.metrics.in_use.add(1);
+      if (!counted) pool_->lend(*conn_);
     }
     Lease(Lease&&) = default;
     Lease& operator=(Lease&&) = default;
@@ -54,7 +59,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
 
    private:
     std::shared_ptr<PgPool> pool_;
-    std::unique_ptr<PgConnection> conn_;
+    std::shared_ptr<PgConnection> conn_;
   };
 
   static std::shared_ptr<PgPool> create(asio::any_io_executor ex, PoolOptions options);
@@ -66,13 +71,17 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   struct Waiter {
     explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
     asio::steady_timer timer;
-    std::unique_ptr<PgConnection> conn;  // handed over by release()
+    std::shared_ptr<PgConnection> conn;  // handed over by release()
     bool retry = false;                  // a slot freed up: try opening a connection
     bool refused = false;                // the breaker opened while it waited
   };
 
   PgPool(asio::any_io_executor ex, PoolOptions options) : ex_(ex), options_(std::move(options)) {}
-  void release(std::unique_ptr<PgConnection> conn);
+  void lend(PgConnection& conn);
+  void release(const std::shared_ptr<PgConnection>& conn);
+  void offer(const std::shared_ptr<PgConnection>& conn);  // its free places to the callers queued
+  bool drop(const std::shared_ptr<PgConnection>& conn);   // a broken one, if still counted: true
+  PgConnection* least_busy();                             // of the healthy ones; broken ones are dropped
   void wake_one_for_retry();
   bool admit();                  // the breaker's answer to one acquire()
   void record(bool ok);          // a new connection opened (true) or could not be opened (false)
@@ -81,9 +90,9 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
 
   asio::any_io_executor ex_;
   PoolOptions options_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;
+  std::vector<std::shared_ptr<PgConnection>> conns_;  // open: idle, or lent to one caller or more
   std::deque<std::shared_ptr<Waiter>> waiters_;
-  int open_ = 0;                       // connections in use, idle, or being opened
+  int open_ = 0;                       // connections in conns_ or being opened
   Clock::time_point failing_since_{};  // the first of the connection failures in a row (zero: none)
   Clock::time_point open_until_{};     // the breaker is open until then (zero: closed)
   bool probing_ = false;               // half-open: one caller is trying

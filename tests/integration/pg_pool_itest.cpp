@@ -1,0 +1,194 @@
+// db/pg_pool and db/pg_connection against the real PostgreSQL: many callers' batches pipelined on one
+// connection, each getting its own answers; a failed statement failing its own batch only; a caller's
+// deadline breaking the connection for the batches behind it, and the pool opening a fresh one; callers past
+// the pipeline depth queued. Links cachelab_db itself: these are the exact connections the server uses.
+#include "db/pg_pool.hpp"
+
+#include "core/metrics.hpp"
+#include "support/harness.hpp"
+#include "support/loop.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cachelab::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using db::Clock;
+using db::PgPool;
+using db::Query;
+
+// The statements every connection of these tests prepares.
+const std::vector<db::Statement>& test_statements() {
+  static const std::vector<db::Statement> s = {
+      {"echo", "SELECT $1::text", nullptr, {}},
+      {"sleep", "SELECT pg_sleep($1::float8)::text", nullptr, {}},
+      {"divide", "SELECT (1 / $1::int)::text", nullptr, {}},
+      {"backend", "SELECT pg_backend_pid()::text", nullptr, {}},
+  };
+  return s;
+}
+
+class PgPoolTest : public ::testing::Test, public Loop {
+ protected:
+  static void SetUpTestSuite() { ASSERT_EQ(backends("start", "pg"), 0); }
+
+  std::shared_ptr<PgPool> pool(int max_size, int depth) {
+    db::PoolOptions o{.conninfo = database_url(),
+                      .max_size = max_size,
+                      .pipeline_depth = depth,
+                      .statements = test_statements(),
+                      .metrics = db::PoolMetrics::on(registry)};
+    metrics = o.metrics;
+    return PgPool::create(ctx.get_executor(), o);
+  }
+
+  // One caller: a lease, then one batch; its first result's value, or the error's kind and message.
+  struct Outcome {
+    bool ok = false;
+    std::string value;  // the first query's answer, or the error message
+    ErrorKind kind = ErrorKind::internal;
+    bool pipelined = false;  // the connection was lent to another caller too when this one got it
+  };
+  static asio::awaitable<Outcome> call(std::shared_ptr<PgPool> p, std::vector<Query> batch,
+                                       Clock::duration within) {
+    const auto deadline = Clock::now() + within;
+    auto lease = co_await p->acquire(deadline);
+    if (!lease) co_return Outcome{false, lease.error().message, lease.error().kind};
+    const bool shared = (*lease)->lent() > 1;
+    auto r = co_await (*lease)->run(batch, deadline);
+    if (!r) co_return Outcome{false, r.error().message, r.error().kind, shared};
+    co_return Outcome{true, std::string((*r)[0].get(0, 0)), ErrorKind::internal, shared};
+  }
+
+  // Starts every call at once (the first with its own deadline, if given) and runs the loop until all have
+  // answered.
+  std::vector<Outcome> all_at_once(const std::shared_ptr<PgPool>& p,
+                                   const std::vector<std::vector<Query>>& batches,
+                                   std::optional<Clock::duration> first_within = std::nullopt) {
+    std::vector<Outcome> out(batches.size());
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const Clock::duration within = i == 0 && first_within ? *first_within : 5s;
+      asio::co_spawn(ctx, call(p, batches[i], within), [&out, &done, i](std::exception_ptr e, Outcome o) {
+        if (e) std::rethrow_exception(e);
+        out[i] = std::move(o);
+        ++done;
+      });
+    }
+    ctx.restart();
+    while (done < batches.size()) ctx.run_one();
+    return out;
+  }
+
+  static std::vector<Query> echo(std::string v) { return {Query{"echo", {std::move(v)}}}; }
+
+  metrics::Registry registry;
+  db::PoolMetrics metrics;
+};
+
+TEST_F(PgPoolTest, SixtyFourCallersOnOneConnectionEachGetTheirOwnAnswers) {
+  auto p = pool(/*max_size=*/1, /*depth=*/64);
+  std::vector<std::vector<Query>> batches;
+  for (int i = 0; i < 64; ++i) {
+    auto b = echo("caller " + std::to_string(i));
+    b.push_back(Query{"echo", {std::to_string(i * 7)}});  // two statements per batch
+    batches.push_back(std::move(b));
+  }
+  auto out = all_at_once(p, batches);
+  int pipelined = 0;
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(out[i].ok) << out[i].value;
+    EXPECT_EQ(out[i].value, "caller " + std::to_string(i));
+    pipelined += out[i].pipelined ? 1 : 0;
+  }
+  EXPECT_EQ(metrics.opened.value(), 1);  // one connection carried them all
+  EXPECT_GT(pipelined, 32) << "callers were not sharing the connection";
+  EXPECT_EQ(metrics.in_use.value(), 0);
+}
+
+TEST_F(PgPoolTest, AFailedStatementFailsItsOwnBatchOnly) {
+  auto p = pool(1, 16);
+  std::vector<std::vector<Query>> batches;
+  for (int i = 0; i < 9; ++i) batches.push_back(echo(std::to_string(i)));
+  batches[4] = {Query{"echo", {"before"}}, Query{"divide", {"0"}}, Query{"echo", {"after"}}};
+  auto out = all_at_once(p, batches);
+  for (int i = 0; i < 9; ++i) {
+    if (i == 4) continue;
+    ASSERT_TRUE(out[i].ok) << i << ": " << out[i].value;
+    EXPECT_EQ(out[i].value, std::to_string(i));
+  }
+  EXPECT_FALSE(out[4].ok);
+  EXPECT_NE(out[4].value.find("division by zero"), std::string::npos) << out[4].value;
+  // The connection is fine: the next caller gets it, and no connection was counted broken.
+  auto next = all_at_once(p, {echo("next")});
+  ASSERT_TRUE(next[0].ok) << next[0].value;
+  EXPECT_EQ(metrics.opened.value(), 1);
+  EXPECT_EQ(metrics.broken.value(), 0);
+}
+
+TEST_F(PgPoolTest, ALateBatchBreaksTheConnectionForTheBatchesBehindItAndTheNextCallerGetsAFreshOne) {
+  auto p = pool(1, 16);
+  const auto first_backend = all_at_once(p, {{Query{"backend", {}}}})[0];
+  ASSERT_TRUE(first_backend.ok) << first_backend.value;
+  // The first caller's deadline (300 ms) passes while its 2 s sleep runs; the four behind it on the same
+  // connection (5 s deadlines) would wait for the sleep too: they fail with it, at once.
+  std::vector<std::vector<Query>> batches = {{Query{"sleep", {"2"}}}};
+  for (int i = 0; i < 4; ++i) batches.push_back(echo(std::to_string(i)));
+  const auto started = Clock::now();
+  auto out = all_at_once(p, batches, 300ms);
+  EXPECT_LT(Clock::now() - started, 1500ms) << "callers waited for the sleep or their own deadlines";
+  EXPECT_FALSE(out[0].ok);
+  EXPECT_EQ(out[0].kind, ErrorKind::timeout) << out[0].value;
+  for (int i = 1; i < 5; ++i) {
+    EXPECT_FALSE(out[i].ok) << i;
+    EXPECT_EQ(out[i].kind, ErrorKind::unavailable) << out[i].value;
+  }
+  // A new connection (another backend) answers the next caller at once.
+  auto next = all_at_once(p, {{Query{"backend", {}}}});
+  ASSERT_TRUE(next[0].ok) << next[0].value;
+  EXPECT_NE(next[0].value, first_backend.value);
+  EXPECT_EQ(metrics.opened.value(), 2);
+  EXPECT_EQ(metrics.broken.value(), 1);
+  EXPECT_EQ(metrics.in_use.value(), 0);
+}
+
+TEST_F(PgPoolTest, CallersPastThePipelineDepthWaitForAPlace) {
+  auto p = pool(1, 2);
+  // Two sleeps fill the only connection's two places; the third caller queues until one is answered.
+  std::vector<std::vector<Query>> batches = {
+      {Query{"sleep", {"0.3"}}}, {Query{"sleep", {"0.3"}}}, echo("third")};
+  std::int64_t waiting_seen = 0;
+  asio::steady_timer probe(ctx, 100ms);
+  probe.async_wait([&](auto) { waiting_seen = metrics.waiting.value(); });
+  const auto started = Clock::now();
+  auto out = all_at_once(p, batches);
+  for (const auto& o : out) ASSERT_TRUE(o.ok) << o.value;
+  EXPECT_EQ(out[2].value, "third");
+  EXPECT_EQ(waiting_seen, 1);
+  EXPECT_GE(Clock::now() - started, 300ms);
+  EXPECT_EQ(metrics.opened.value(), 1);
+}
+
+TEST_F(PgPoolTest, DepthOneLendsEachConnectionToOneCallerAtATime) {
+  auto p = pool(2, 1);
+  std::vector<std::vector<Query>> batches;
+  for (int i = 0; i < 8; ++i) batches.push_back(echo(std::to_string(i)));
+  auto out = all_at_once(p, batches);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(out[i].ok) << out[i].value;
+    EXPECT_EQ(out[i].value, std::to_string(i));
+    EXPECT_FALSE(out[i].pipelined) << i;
+  }
+  EXPECT_EQ(metrics.opened.value(), 2);
+}
+
+}  // namespace
+}  // namespace cachelab::test
