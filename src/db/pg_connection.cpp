@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -26,7 +29,8 @@ bool PgResult::is_null(int row, int col) const {
   return PQgetisnull(res_.get(), row, col) != 0;
 }
 
-PgConnection::PgConnection(asio::any_io_executor ex) : ex_(ex), socket_(ex) {}
+PgConnection::PgConnection(asio::any_io_executor ex, metrics::Counter batches, metrics::Counter writes)
+    : ex_(ex), batches_(batches), writes_(writes), socket_(ex) {}
 
 PgConnection::~PgConnection() {
   close();
@@ -181,31 +185,14 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
                                                                  Clock::time_point deadline) {
   if (!healthy())
     co_return make_error(ErrorKind::unavailable, "PostgreSQL connection is not open", Backend::database);
-  // Into libpq's output buffer; write_loop() sends it, with every other batch of this turn of the loop.
-  for (const auto& q : queries) {
-    std::vector<const char*> values;
-    values.reserve(q.params.size());
-    for (const auto& p : q.params) values.push_back(p ? p->c_str() : nullptr);
-    const int sent = q.statement != nullptr
-                         ? PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()),
-                                               values.data(), nullptr, nullptr, 0)
-                         : PQsendQueryParams(conn_, q.sql, static_cast<int>(values.size()), nullptr,
-                                             values.data(), nullptr, nullptr, 0);
-    if (sent != 1) {
-      // Part of a batch may be in the buffer: the connection's state is unknown.
-      auto e = fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed");
-      break_connection(e);
-      co_return e;
-    }
+  // write_loop() sends it, with every other batch of this turn of the event loop.
+  auto batch = std::make_shared<Batch>(ex_, queries);
+  unsent_.push_back(batch);
+  if (!writing_) {
+    writing_ = true;
+    asio::co_spawn(
+        ex_, [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
   }
-  if (PQpipelineSync(conn_) != 1) {
-    auto e = fail(ErrorKind::unavailable, "pipeline sync failed");
-    break_connection(e);
-    co_return e;
-  }
-  auto batch = std::make_shared<Batch>(ex_, queries.size());
-  pending_.push_back(batch);
-  start_pumps();
 
   batch->timer.expires_at(deadline);
   if (!batch->answer) {
@@ -213,7 +200,8 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
     co_await batch->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   if (!batch->answer) {
-    // Late: whatever holds this batch up holds up every batch behind it on this connection too.
+    // Late: whatever holds this batch up holds up every batch behind it on this connection too. Breaking
+    // the connection also takes the batch out of the FIFOs, which hold a view of `queries`.
     auto e = fail(ErrorKind::timeout, "PostgreSQL query timed out");
     break_connection(make_error(ErrorKind::unavailable,
                                 "PostgreSQL connection broken: a query ahead on it timed out",
@@ -223,11 +211,49 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
   co_return std::move(*batch->answer);
 }
 
-void PgConnection::start_pumps() {
-  if (!writing_) {
-    writing_ = true;
-    asio::co_spawn(
-        ex_, [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
+bool PgConnection::send(std::span<const Query> queries) {
+  for (const auto& q : queries) {
+    std::vector<const char*> values;
+    values.reserve(q.params.size());
+    for (const auto& p : q.params) values.push_back(p ? p->c_str() : nullptr);
+    const int sent = q.statement != nullptr
+                         ? PQsendQueryPrepared(conn_, q.statement, static_cast<int>(values.size()),
+                                               values.data(), nullptr, nullptr, 0)
+                         : PQsendQueryParams(conn_, q.sql, static_cast<int>(values.size()), nullptr,
+                                             values.data(), nullptr, nullptr, 0);
+    if (sent != 1) return false;
+  }
+  // libpq 15 has no sync that only buffers: this one also writes what is buffered to the socket.
+  return PQpipelineSync(conn_) == 1;
+}
+
+namespace {
+void set_cork(int fd, bool on) {
+  const int v = on ? 1 : 0;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);  // a hint: without it, only more segments go out
+}
+}  // namespace
+
+void PgConnection::send_unsent() {
+  auto batches = std::move(unsent_);
+  unsent_.clear();
+  // PQpipelineSync writes each batch to the socket as it ends it; corked, the kernel holds them until the
+  // last, so that PostgreSQL is woken once for all of them and reads them in one go.
+  const int fd = PQsocket(conn_);
+  const bool cork = batches.size() > 1;
+  if (cork) set_cork(fd, true);
+  bool sent = true;
+  for (auto& batch : batches) {
+    pending_.push_back(batch);  // answered by read_loop() or, if sending fails, by break_connection()
+    sent = sent && send(batch->queries);
+  }
+  if (cork) set_cork(fd, false);
+  writes_.inc();
+  batches_.inc(static_cast<std::int64_t>(batches.size()));
+  if (!sent) {
+    // Part of a batch may be in the buffer: the connection's state is unknown.
+    break_connection(fail(ErrorKind::unavailable, "sending a query to PostgreSQL failed"));
+    return;
   }
   if (!reading_) {
     reading_ = true;
@@ -237,11 +263,14 @@ void PgConnection::start_pumps() {
 }
 
 asio::awaitable<void> PgConnection::write_loop() {
-  // A turn of the event loop first, so that every batch its callers send meanwhile leaves in one write.
+  // A turn of the event loop first, so that every batch its callers send meanwhile leaves together.
   co_await asio::post(ex_, asio::use_awaitable);
   while (!broken_) {
+    if (!unsent_.empty()) send_unsent();
+    if (broken_) break;
     const int r = PQflush(conn_);
-    if (r == 0) break;
+    if (r == 0 && unsent_.empty()) break;
+    if (r == 0) continue;
     if (r < 0) {
       break_connection(fail(ErrorKind::unavailable, "sending to PostgreSQL failed"));
       break;
@@ -278,6 +307,8 @@ void PgConnection::break_connection(const Error& why) {
   broken_ = true;
   auto in_flight = std::move(pending_);
   pending_.clear();
+  for (auto& batch : unsent_) in_flight.push_back(batch);
+  unsent_.clear();
   for (auto& batch : in_flight) {
     if (batch->answer) continue;
     batch->answer = why;

@@ -1,8 +1,9 @@
 // db/pg_connection: one PostgreSQL connection driven by libpq's non-blocking API on an Asio executor.
-// Owns the PGconn, its socket watcher and the FIFO of callers whose batches are in flight. Always in pipeline
-// mode: a caller's statements go out as one batch ending in a sync (one implicit transaction), and many
-// callers' batches can be in flight at once, those sent in the same turn of the event loop leaving in one
-// write; answers come back in the order sent and reach each caller by its place in the FIFO.
+// Owns the PGconn, its socket watcher and the FIFOs of callers whose batches wait to be sent or are in
+// flight. Always in pipeline mode: a caller's statements go out as one batch ending in a sync (one implicit
+// transaction), and many callers' batches can be in flight at once, those of one turn of the event loop sent
+// together (corked: one wake-up of PostgreSQL); answers come back in the order sent and reach each caller by
+// its place in the FIFO.
 // Never blocks: every wait is an async_wait on the socket. Fails by returning an Error; a failed statement
 // fails its own batch only. A batch not answered by its caller's deadline, a lost socket or a protocol error
 // marks the connection broken, fails every batch still in flight (they wait on the same stuck connection),
@@ -10,6 +11,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "db/statements.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -59,7 +61,9 @@ class PgResult {
 
 class PgConnection : public std::enable_shared_from_this<PgConnection> {
  public:
-  explicit PgConnection(asio::any_io_executor ex);
+  // `batches` and `writes` count what it sends (db/pool_metrics); default-constructed, nothing is counted.
+  explicit PgConnection(asio::any_io_executor ex, metrics::Counter batches = {},
+                        metrics::Counter writes = {});
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -87,11 +91,13 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   void saw_replayed(std::uint64_t at) { replayed_seen_ = std::max(replayed_seen_, at); }
 
  private:
-  // One caller's batch in flight: how many results it waits for, and its answer once read (or failed). The
-  // timer is the caller's deadline, cancelled to wake it when the answer is in.
+  // One caller's batch: its queries (a view of the caller's, who waits for the answer, or breaks the
+  // connection and so takes the batch out of both FIFOs before it returns), and the answer once read (or
+  // failed). The timer is the caller's deadline, cancelled to wake it when the answer is in.
   struct Batch {
-    Batch(asio::any_io_executor ex, std::size_t n) : timer(ex), expected(n) {}
+    Batch(asio::any_io_executor ex, std::span<const Query> q) : timer(ex), queries(q), expected(q.size()) {}
     asio::steady_timer timer;
+    std::span<const Query> queries;
     std::size_t expected;
     std::optional<Result<std::vector<PgResult>>> answer;
   };
@@ -104,18 +110,21 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   asio::awaitable<Result<pg_result*>> next_result(std::optional<Clock::time_point> deadline);
   asio::awaitable<Result<std::vector<PgResult>>> read_pipeline(std::size_t n,
                                                                std::optional<Clock::time_point> deadline);
-  void start_pumps();
-  asio::awaitable<void> write_loop();       // sends what the callers' batches left in libpq's buffer
-  asio::awaitable<void> read_loop();        // reads the batches' answers in order, while any are in flight
-  void break_connection(const Error& why);  // and fail every batch in flight with `why`
+  bool send(std::span<const Query> queries);  // into libpq, then a sync: one batch
+  void send_unsent();                         // every batch of this turn of the loop, then reading them
+  asio::awaitable<void> write_loop();         // sends the batches, and what libpq could not write at once
+  asio::awaitable<void> read_loop();          // reads the batches' answers in order, while any are in flight
+  void break_connection(const Error& why);    // and fail every batch in flight with `why`
   void watch_socket();
   Error fail(ErrorKind kind, std::string what);
   void close();
 
   asio::any_io_executor ex_;
+  metrics::Counter batches_, writes_;
   asio::posix::stream_descriptor socket_;
   pg_conn* conn_ = nullptr;
   bool broken_ = false;
+  std::deque<std::shared_ptr<Batch>> unsent_;   // waiting for write_loop()
   std::deque<std::shared_ptr<Batch>> pending_;  // sent, not answered yet, in the order sent
   bool writing_ = false;                        // write_loop() is running
   bool reading_ = false;                        // read_loop() is running

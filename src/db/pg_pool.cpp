@@ -31,6 +31,12 @@ PoolMetrics PoolMetrics::on(metrics::Registry& r) {
   m.broken = r.counter("cachelab_db_connections_broken_total",
                        "Pooled PostgreSQL connections found broken and dropped.");
   m.breaker_trips = r.counter("cachelab_db_breaker_trips_total", "Times a pool's circuit breaker opened.");
+  m.batches_sent = r.counter("cachelab_db_batches_total",
+                             "Batches of statements (one request's, ending in a sync) sent to PostgreSQL.");
+  m.batch_writes =
+      r.counter("cachelab_db_batch_writes_total",
+                "Writes that sent those batches, each carrying every batch of one event-loop turn "
+                "on one connection.");
   m.query_seconds = r.histogram("cachelab_db_query_duration_seconds",
                                 "A round trip of queries on a connection (pool wait excluded).",
                                 metrics::latency_buckets());
@@ -108,7 +114,8 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
     }
     if (open_ < options_.max_size) {
       ++open_;
-      auto conn = std::make_shared<PgConnection>(ex_);
+      auto conn =
+          std::make_shared<PgConnection>(ex_, options_.metrics.batches_sent, options_.metrics.batch_writes);
       const auto connect_by = std::min(deadline, Clock::now() + options_.connect_timeout);
       auto connected = co_await conn->connect(options_.conninfo, options_.statement_timeout_ms,
                                               options_.statements, connect_by);

@@ -11,6 +11,9 @@ namespace cachelab::db {
 struct PoolMetrics {
   metrics::Gauge in_use, waiting, breakers_open;
   metrics::Counter opened, open_failed, broken, breaker_trips;
+  // Batches (one caller's statements and a sync) sent, and the writes that sent them: their ratio is how many
+  // requests' queries one write carries (db/pg_connection's pipelining across requests).
+  metrics::Counter batches_sent, batch_writes;
   metrics::Histogram query_seconds;
   // Reads sent to the read replica: served there, sent to the primary because the replica had not replayed
   // the last write yet, or because the replica failed.

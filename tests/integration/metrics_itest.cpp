@@ -114,6 +114,8 @@ TEST_F(MetricsTest, CountsWhatWasServedAndPromtoolAcceptsIt) {
   EXPECT_GE(metric_sample(t, "cachelab_redis_command_duration_seconds_count"), 3);
   EXPECT_GE(metric_sample(t, "cachelab_db_connections_opened_total"), 1);
   EXPECT_EQ(metric_sample(t, "cachelab_db_connections_in_use"), 0);
+  EXPECT_EQ(metric_sample(t, "cachelab_db_batches_total"), 2);  // one per request, each written alone
+  EXPECT_EQ(metric_sample(t, "cachelab_db_batch_writes_total"), 2);
   EXPECT_EQ(metric_sample(t, "cachelab_redis_up"), 1);
   EXPECT_GT(metric_sample(t, "cachelab_redis_used_memory_bytes"), 0);
   EXPECT_GT(metric_sample(t, "process_resident_memory_bytes"), 1e6);

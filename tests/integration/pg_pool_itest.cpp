@@ -111,6 +111,9 @@ TEST_F(PgPoolTest, SixtyFourCallersOnOneConnectionEachGetTheirOwnAnswers) {
   }
   EXPECT_EQ(metrics.opened.value(), 1);  // one connection carried them all
   EXPECT_GT(pipelined, 32) << "callers were not sharing the connection";
+  // The batches of one turn of the event loop leave together, not one write each.
+  EXPECT_EQ(metrics.batches_sent.value(), 64);
+  EXPECT_LE(metrics.batch_writes.value(), 8) << "batches were not sent together";
   EXPECT_EQ(metrics.in_use.value(), 0);
 }
 
