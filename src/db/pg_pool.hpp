@@ -30,7 +30,7 @@ namespace cachelab::db {
 struct PoolOptions {
   std::string conninfo;
   int max_size = 2;
-  int pipeline_depth = 16;  // callers sharing one connection at once, their batches pipelined (1: one each)
+  int pipeline_depth = 1;  // callers sharing one connection at once, their batches pipelined (1: one each)
   int statement_timeout_ms = 5000;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds outage_wait{1000};  // how long one caller keeps trying while connections fail

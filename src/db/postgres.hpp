@@ -26,8 +26,8 @@ struct PostgresOptions {
   // The WAL position past this process's last write (a read never goes to a replica behind it), shared by
   // the threads' catalogs. Made here when not given.
   std::shared_ptr<std::atomic<std::uint64_t>> own_writes;
-  int pool_size = 2;        // connections for this I/O thread
-  int pipeline_depth = 16;  // callers whose batches may be in flight on one connection at once
+  int pool_size = 2;       // connections for this I/O thread
+  int pipeline_depth = 1;  // callers whose batches may be in flight on one connection at once
   std::chrono::milliseconds timeout{5000};          // per call, including the wait for a free connection
   std::chrono::milliseconds connect_timeout{1000};  // opening one connection (within `timeout`)
   std::chrono::milliseconds ping_timeout{1000};     // the readiness check's own, shorter deadline
