@@ -52,6 +52,14 @@ void PgConnection::close() {
 
 Error PgConnection::fail(ErrorKind kind, std::string what) {
   broken_ = true;
+  // libpq closes its socket when it finds the connection lost. Let go of the descriptor now, before another
+  // connection can be given the same number: releasing it later (Asio removes it from epoll then) would take
+  // that connection's registration away.
+  if (socket_.is_open() && PQsocket(conn_) != socket_.native_handle()) {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+    socket_.release();
+  }
   std::string detail = conn_ != nullptr ? PQerrorMessage(conn_) : "";
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
   return make_error(kind, detail.empty() ? what : fmt::format("{}: {}", what, detail), Backend::database);
