@@ -6,7 +6,6 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -72,16 +71,7 @@ void PgConnection::watch_socket() {
   if (fd >= 0) socket_.assign(fd);
 }
 
-bool PgConnection::ready_now(Wait w) const {
-  pollfd p{PQsocket(conn_), static_cast<short>(w == Wait::read ? POLLIN : POLLOUT), 0};
-  return ::poll(&p, 1, 0) > 0;
-}
-
 asio::awaitable<bool> PgConnection::wait_socket(Wait w, std::optional<Clock::time_point> deadline) {
-  // Asio's epoll reactor is edge-triggered: a wait sees only what happens after it is queued. Data that came
-  // while no wait was queued (its edge went by unseen), or that libpq's last read left in the socket for
-  // want of buffer space, would wait for the next edge, which may never come. So look first.
-  if (ready_now(w)) co_return true;
   auto type =
       w == Wait::read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write;
   boost::system::error_code ec;

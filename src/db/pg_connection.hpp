@@ -106,7 +106,6 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   // Until the socket is ready, or `deadline` passes (false). Without a deadline (the connection's own
   // reader and writer, whose callers keep the deadlines) it also returns, true, when woken to look again.
   asio::awaitable<bool> wait_socket(Wait w, std::optional<Clock::time_point> deadline);
-  bool ready_now(Wait w) const;  // poll() without waiting
   asio::awaitable<Result<void>> flush(Clock::time_point deadline);
   asio::awaitable<Result<pg_result*>> next_result(std::optional<Clock::time_point> deadline);
   asio::awaitable<Result<std::vector<PgResult>>> read_pipeline(std::size_t n,
