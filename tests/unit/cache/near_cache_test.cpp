@@ -110,13 +110,24 @@ TEST_F(NearCacheTest, AReaderThatFellBehindTheLogDropsEverything) {
 
 TEST_F(NearCacheTest, TheByteBudgetHolds) {
   NearCache c(64 * 1024, log, "gen");
+  EXPECT_LE(c.mapped_bytes(), 64u * 1024);
+  EXPECT_GT(c.mapped_bytes(), 0u);
   for (int i = 0; i < 10'000; ++i) {
     c.put(c.ticket(), "k" + std::to_string(i), std::string(200 + i % 300, 'x'), "0", 60s, false, t0);
-    ASSERT_LE(c.stats().bytes, 64u * 1024);
+    ASSERT_LE(c.stats().bytes, c.mapped_bytes());
   }
   EXPECT_GT(c.stats().evictions, 9000u);
-  EXPECT_FALSE(c.put(c.ticket(), "huge", std::string(10'000, 'x'), "0", 60s, false, t0))
-      << "an entry over a tenth of the budget would flush the small queue";
+  EXPECT_FALSE(c.put(c.ticket(), "huge", std::string(c.segment_bytes(), 'x'), "0", 60s, false, t0))
+      << "an entry larger than a segment cannot be appended to one";
+  EXPECT_TRUE(c.put(c.ticket(), "big", std::string(c.segment_bytes() - 64, 'x'), "0", 60s, false, t0));
+  EXPECT_TRUE(c.get("big", t0));
+}
+
+TEST_F(NearCacheTest, ABudgetTooSmallForTheLayoutKeepsNothing) {
+  NearCache c(16 * 1024, log, "gen");
+  EXPECT_EQ(c.mapped_bytes(), 0u);
+  EXPECT_FALSE(c.put(c.ticket(), "a", "1", "0", 60s, false, t0));
+  EXPECT_FALSE(c.get("a", t0));
 }
 
 // The heap the process holds: ASan's count of bytes allocated (the test build), else glibc's.
@@ -128,28 +139,73 @@ std::size_t heap_in_use() {
 #endif
 }
 
-// The budget is only worth something if an entry's cost is what it takes from the heap: a full near cache,
-// after churn through a key space five times its size (evictions, ghosts, promotions to main), holds within
-// 10% of what it says it holds, and not far below it.
-TEST_F(NearCacheTest, TheBudgetCountsWhatTheHeapReallyHolds) {
+// The budget is only worth something if it is all the near cache holds: after churn through a key space five
+// times its size (evictions, ghosts, moves to main, invalidations), the heap holds not one byte more than
+// when it was built (entries live in its own mapping, sized once), and the live entries fill most of that
+// mapping.
+TEST_F(NearCacheTest, ChurnTakesNothingFromTheHeapAndTheEntriesFillTheBudget) {
   const std::string value(342, 'v');  // a product's answer
+  NearCache c(4 << 20, log, "gen");
+  EXPECT_LE(c.mapped_bytes(), 4u << 20);
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int> pick(0, 30'000);
+  std::string key;
+  key.reserve(64);
   const auto before = heap_in_use();
-  std::size_t held = 0, in_use = 0;
-  {
-    NearCache c(4 << 20, log, "gen");
-    std::mt19937_64 rng(7);
-    std::uniform_int_distribution<int> pick(0, 30'000);
-    for (int i = 0; i < 200'000; ++i) {
-      const auto key = "cachelab:{v1}:product:" + std::to_string(pick(rng));
-      if (!c.get(key, t0)) c.put(c.ticket(), key, value, "0", 60s, false, t0);
-    }
-    held = c.stats().bytes;
-    in_use = heap_in_use() - before;
-    EXPECT_GT(c.stats().evictions, 10'000u);
+  for (int i = 0; i < 200'000; ++i) {
+    key = "cachelab:{v1}:product:";
+    key += std::to_string(pick(rng));  // short enough for the small-string buffer
+    if (!c.get(key, t0)) c.put(c.ticket(), key, value, "0", 60s, false, t0);
   }
-  EXPECT_GT(held, (4u << 20) * 9 / 10);
-  EXPECT_LE(in_use, held * 11 / 10) << "the heap holds more than the budget counts";
-  EXPECT_GE(in_use, held * 7 / 10) << "the budget counts far more than the heap holds";
+  const auto grown = static_cast<std::ptrdiff_t>(heap_in_use()) - static_cast<std::ptrdiff_t>(before);
+  EXPECT_EQ(grown, 0) << "the near cache allocated from the heap as it filled";
+  EXPECT_GT(c.stats().evictions, 10'000u);
+  EXPECT_GT(c.stats().bytes, c.mapped_bytes() * 8 / 10) << "the layout wastes much of the budget";
+  EXPECT_GT(c.stats().entries, (4u << 20) * 8 / 10 / NearCache::cost(key, value, "0"));
+}
+
+// The index and the segments under every kind of churn at once, against a plain map of what was stored: every
+// hit is the last value stored for its key and not since dropped, whatever moved or was evicted in between.
+TEST_F(NearCacheTest, UnderChurnEveryHitIsTheLastValueStoredForItsKey) {
+  NearCache c(256 << 10, log, "gen");
+  std::unordered_map<std::string, std::string> stored;
+  std::mt19937_64 rng(11);
+  loadgen::KeyDistribution zipf;
+  zipf.kind = loadgen::KeyDistribution::Kind::zipf;
+  zipf.s = 0.9;
+  loadgen::KeySampler sampler(zipf, 5'000);
+  std::uniform_int_distribution<int> op(0, 99), size(1, 3000);
+  std::uint64_t hits = 0, version = 0;
+  for (int i = 0; i < 300'000; ++i) {
+    const std::string key = "k" + std::to_string(sampler.next(rng));
+    const int o = op(rng);
+    if (o < 70) {
+      const auto hit = c.get(key, t0);
+      if (!hit) continue;
+      ++hits;
+      const auto it = stored.find(key);
+      ASSERT_NE(it, stored.end()) << key << " served after it was dropped";
+      ASSERT_EQ(hit->value, it->second) << key;
+      ASSERT_EQ(hit->generation, "7");
+    } else if (o < 94) {
+      std::string value = key + "#" + std::to_string(++version) + ":";
+      value.resize(static_cast<std::size_t>(size(rng)), 'x');
+      if (c.put(c.ticket(), key, value, "7", 60s, false, t0)) stored[key] = std::move(value);
+    } else if (o < 97) {
+      c.erase(key);
+      stored.erase(key);
+    } else {
+      log->publish(key);
+      stored.erase(key);
+    }
+    if (i % 100'000 == 99'999) {
+      log->publish_everything();
+      stored.clear();
+    }
+  }
+  EXPECT_GT(hits, 50'000u);
+  EXPECT_GT(c.stats().evictions, 10'000u);
+  EXPECT_GT(c.stats().invalidated, 1'000u);
 }
 
 // A plain LRU at the same byte budget, the baseline.
