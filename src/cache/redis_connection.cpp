@@ -341,17 +341,19 @@ asio::awaitable<void> RedisConnection::write_loop(std::uint64_t generation) {
 
 asio::awaitable<void> RedisConnection::read_loop(std::uint64_t generation) {
   auto self = shared_from_this();
-  std::vector<char> buf(64 * 1024);
+  // Not zeroed: its pages are taken as replies fill them, not all 64 KiB when the connection opens.
+  constexpr std::size_t buf_size = 64 * 1024;
+  const auto buf = std::make_unique_for_overwrite<char[]>(buf_size);
   for (;;) {
     boost::system::error_code ec;
-    std::size_t n =
-        co_await socket_.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(buf.get(), buf_size),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
     if (generation != generation_) co_return;
     if (ec) {
       drop_connection("read failed: " + ec.message());
       co_return;
     }
-    reader_.feed(std::string_view(buf.data(), n));
+    reader_.feed(std::string_view(buf.get(), n));
     for (;;) {
       auto next = reader_.next();
       if (reader_.failed()) {

@@ -218,7 +218,10 @@ asio::awaitable<void> serve_session(Stream& stream, const Peer& peer, SessionEnv
   // The answer's status line and fields, rendered here (its capacity kept between requests).
   std::string head;
   boost::system::error_code ec;
-  constexpr std::size_t first_read_bytes = 4096;
+  // Room for a request's first read: a typical request is 100 bytes to 1 KiB, and a larger one grows the
+  // buffer (read_more). Kept by the connection for its whole life, so 1 KiB rather than a page: 64
+  // connections hold 64 KiB, not 256.
+  constexpr std::size_t first_read_bytes = 1024;
   bool first = true;  // the connection's first request
   while (!env.draining.load(std::memory_order_relaxed)) {
     beast_http::request_parser<beast_http::string_body> parser;
