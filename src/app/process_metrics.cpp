@@ -81,8 +81,10 @@ void add_near_cache_metrics(metrics::Registry& registry, std::shared_ptr<const s
              near->listening ? 1 : 0);
     w.single("cachelab_l1_max_bytes", "The near cache's budget (--l1-max-bytes).", "gauge",
              static_cast<double>(near->max_bytes));
-    w.single("cachelab_l1_bytes", "Bytes the near cache holds, as it counts them.", "gauge",
-             static_cast<double>(near->bytes));
+    w.single(
+        "cachelab_l1_bytes",
+        "Bytes the near cache's live entries take of its segments (its memory is the budget, mapped whole).",
+        "gauge", static_cast<double>(near->bytes));
     w.single("cachelab_l1_entries", "Entries in the near cache.", "gauge",
              static_cast<double>(near->entries));
     w.single("cachelab_l1_hits_total", "Near-cache lookups that found a live entry.", "counter",
