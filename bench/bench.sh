@@ -70,8 +70,8 @@ run_pgbench() {  # name script seconds
 
 # Every server of the sitting at once, so that the rounds interleave: cachelab with its near cache, a second
 # cachelab with it off (the Redis-hit path) and 16 requests' queries pipelined per PostgreSQL connection (the
-# database path pipelined; a Redis hit does not touch PostgreSQL), Varnish caching the second one's answers, nginx serving the same
-# JSON as /health from a file. Peers missing from the machine are skipped with a message.
+# database path pipelined; a Redis hit does not touch PostgreSQL), Varnish caching the second one's answers,
+# nginx serving the same JSON as /health from a file. Peers missing from the machine are skipped with a message.
 start_server "$PORT"
 L1_SERVER=$SERVER
 curl -sf -X DELETE "$URL/cache/clear" >/dev/null

@@ -110,7 +110,7 @@ void NearCache::apply(std::uint64_t hash) {
 }
 
 NearCache::Record& NearCache::at(std::uint32_t loc) const {
-  return *std::launder(reinterpret_cast<Record*>(seg_area_ + std::size_t{loc - 1} * 8));
+  return *std::launder(reinterpret_cast<Record*>(bytes_at(loc)));
 }
 
 bool NearCache::stale(const Record& r, NearClock::time_point now) const {
@@ -171,7 +171,7 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string_view valu
   Queue& q = ghost_has(hash) ? main_ : small_;
   make_room(q, bytes, now);
   const std::uint32_t loc = append(q, bytes);
-  char* dst = seg_area_ + std::size_t{loc - 1} * 8;
+  char* dst = bytes_at(loc);
   auto* r = ::new (dst) Record{static_cast<std::uint32_t>(key.size()),
                                static_cast<std::uint32_t>(value.size()),
                                hash,
@@ -256,7 +256,7 @@ void NearCache::drop(std::size_t slot) {
 }
 
 std::uint32_t NearCache::append(Queue& q, std::size_t bytes) {
-  if (q.newest == no_segment || segs_[q.newest].used + bytes > seg_bytes_) {
+  if (!has_room(q, bytes)) {
     const std::uint32_t s = free_;
     free_ = segs_[s].next;
     --free_count_;
@@ -266,16 +266,15 @@ std::uint32_t NearCache::append(Queue& q, std::size_t bytes) {
     ++q.segments;
   }
   Segment& g = segs_[q.newest];
-  const std::size_t offset = std::size_t{q.newest} * seg_bytes_ + g.used;
+  const std::uint32_t loc = loc_of(q.newest, g.used);
   g.used += static_cast<std::uint32_t>(bytes);
-  return static_cast<std::uint32_t>(offset / 8 + 1);
+  return loc;
 }
 
 // Room for one more entry of `bytes` in `q`: a free index slot, and space in q's newest segment or a free
 // segment besides the spare one, which eviction keeps for the entries it moves to main.
 void NearCache::make_room(const Queue& q, std::size_t bytes, NearClock::time_point now) {
-  const auto fits = [&] { return q.newest != no_segment && segs_[q.newest].used + bytes <= seg_bytes_; };
-  while (live_entries_ >= max_entries_ || (!fits() && free_count_ <= 1)) {
+  while (live_entries_ >= max_entries_ || (!has_room(q, bytes) && free_count_ <= 1)) {
     if (small_.segments > 0 && (small_.segments >= small_target_ || main_.segments == 0)) {
       evict(small_, now);
     } else {
@@ -294,17 +293,16 @@ void NearCache::evict(Queue& q, NearClock::time_point now) {
   q.oldest = segs_[s].next;
   if (q.oldest == no_segment) q.newest = no_segment;
   --q.segments;
-  const char* base = seg_area_ + std::size_t{s} * seg_bytes_;
-  for (std::size_t off = 0; off < segs_[s].used;) {
-    Record& r = *std::launder(reinterpret_cast<Record*>(const_cast<char*>(base) + off));
+  for (std::uint32_t off = 0; off < segs_[s].used;) {
+    const std::uint32_t loc = loc_of(s, off);
+    Record& r = at(loc);
     const std::size_t size = r.size();
-    const auto loc = static_cast<std::uint32_t>((std::size_t{s} * seg_bytes_ + off) / 8 + 1);
-    off += size;
+    off += static_cast<std::uint32_t>(size);
     if (!(r.flags & Record::live)) continue;
     if (!stale(r, now) && r.freq > 0) {
       r.freq = from_small ? 0 : static_cast<std::uint8_t>(r.freq - 1);
       const std::uint32_t to = append(main_, size);
-      std::memcpy(seg_area_ + std::size_t{to - 1} * 8, &r, size);
+      std::memcpy(bytes_at(to), &r, size);
       relocate(r.hash, loc, to);
       continue;
     }

@@ -92,7 +92,7 @@ class NearCache {
  public:
   // `generation_key` is the key whose invalidation retires every derived entry (keys::generation()). The
   // whole budget is mapped at once (pages are touched as entries arrive); a budget too small for the layout
-  // (under about 48 KiB) keeps nothing.
+  // (under 20 KiB) keeps nothing.
   NearCache(std::size_t max_bytes, std::shared_ptr<const InvalidationLog> log,
             std::string_view generation_key);
   ~NearCache();
@@ -119,7 +119,8 @@ class NearCache {
 
   // Stores what Redis answered under the ticket, for `ttl` (the Redis TTL left) at most. Derived entries
   // (`derived`: their key holds "{gen}") are retired as a group when the generation key is invalidated.
-  // Refuses an entry larger than a segment (1/64 of the budget, at least 4 KiB, at most 1 MiB).
+  // Refuses an entry larger than a segment (the largest power of two within 1/64 of the budget, 4 KiB to
+  // 1 MiB).
   bool put(const Ticket& t, std::string_view key, std::string_view value, std::string_view generation,
            std::chrono::milliseconds ttl, bool derived, NearClock::time_point now = NearClock::now());
 
@@ -141,7 +142,7 @@ class NearCache {
   struct Record;  // an entry's header in its segment, followed by its key, value and generation
   struct Slot {   // the index: open addressing, linear probing
     std::uint32_t hash = 0;
-    std::uint32_t loc = 0;  // (offset of the record in the segment area) / 8 + 1; 0 = empty
+    std::uint32_t loc = 0;  // the record's loc (loc_of); 0 = empty
   };
   static constexpr std::uint32_t no_segment = UINT32_MAX;
   struct Segment {
@@ -161,11 +162,19 @@ class NearCache {
   void index(std::uint32_t hash, std::uint32_t loc);
   void relocate(std::uint32_t hash, std::uint32_t from, std::uint32_t to);
   Record& at(std::uint32_t loc) const;
+  // A record's loc: its offset in the segment area / 8 + 1 (0 is an empty slot), and back.
+  std::uint32_t loc_of(std::uint32_t segment, std::uint32_t offset) const {
+    return static_cast<std::uint32_t>((std::size_t{segment} * seg_bytes_ + offset) / 8 + 1);
+  }
+  char* bytes_at(std::uint32_t loc) const { return seg_area_ + std::size_t{loc - 1} * 8; }
   void drop(std::size_t slot);  // unindexes a live entry and marks its record dead
 
   std::size_t slot_of(std::uint32_t hash, std::uint32_t loc) const;  // the slot of a live record
   // Appends `bytes` to the newest segment of `q` (a new one when it is full) and returns the record's loc.
   std::uint32_t append(Queue& q, std::size_t bytes);
+  bool has_room(const Queue& q, std::size_t bytes) const {
+    return q.newest != no_segment && segs_[q.newest].used + bytes <= seg_bytes_;
+  }
   void make_room(const Queue& q, std::size_t bytes, NearClock::time_point now);
   void evict(Queue& q, NearClock::time_point now);  // frees q's oldest segment
   void remember_ghost(std::uint32_t hash) { ghost_[hash & ghost_mask_] = hash | 1; }

@@ -114,7 +114,7 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->capture_default_str();
   app.add_option("--db-pipeline-depth", c.db_pipeline_depth,
                  "Requests whose queries may be in flight on one PostgreSQL connection at once, pipelined "
-                 "once every pooled connection is busy (1: one at a time; 16 measured ~1.6x the database "
+                 "once every pooled connection is busy (1: one at a time; 16 measured 1.7-2.2x the database "
                  "path's throughput, see docs/performance.md for the stalls it met)")
       ->envname("DB_PIPELINE_DEPTH")
       ->check(CLI::Range(1, 1024))
