@@ -45,8 +45,9 @@ std::uint32_t hash32(std::string_view key) {
 }
 }  // namespace
 
-// The layout of the budget: segments of 1/64 of it (4 KiB to 1 MiB); an index slot per 128 bytes (at most 3/4
-// used, so entries averaging 170 bytes or more are limited by bytes, not slots); a ghost per two slots.
+// The layout of the budget: segments of a power of two within 1/64 of it (4 KiB to 1 MiB); an index slot per
+// 128 bytes (at most 3/4 used, so entries averaging 171 bytes or more are limited by bytes, not slots); a
+// ghost per two slots.
 NearCache::NearCache(std::size_t max_bytes, std::shared_ptr<const InvalidationLog> log,
                      std::string_view generation_key)
     : max_bytes_(max_bytes),
@@ -153,11 +154,11 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string_view valu
   if (max_bytes_ == 0) return false;
   // Refused: taken while blind, blind now, or an invalidation that may concern this key came after the ticket
   // (its Redis read may have returned the value that the invalidation retired).
+  const std::uint64_t key_hash = InvalidationLog::key_hash(key);
   bool overtaken = !t.valid || log_->blind();
   if (!overtaken && log_->sequence() != t.seq) {
-    const std::uint64_t hash = InvalidationLog::key_hash(key);
     log_->read_since(t.seq, [&](std::uint64_t h) {
-      overtaken = overtaken || h == 0 || h == hash || (derived && h == generation_hash_);
+      overtaken = overtaken || h == 0 || h == key_hash || (derived && h == generation_hash_);
     });
   }
   const std::size_t bytes = cost(key, value, generation);
@@ -166,27 +167,27 @@ bool NearCache::put(const Ticket& t, std::string_view key, std::string_view valu
     bump(stats_.refused);
     return false;
   }
-  const std::uint32_t hash = hash32(key);
+  const auto hash = static_cast<std::uint32_t>(key_hash);  // the index's half (hash32)
   if (const auto i = find(key, hash); i != npos) drop(i);
   Queue& q = ghost_has(hash) ? main_ : small_;
   make_room(q, bytes, now);
   const std::uint32_t loc = append(q, bytes);
   char* dst = bytes_at(loc);
-  auto* r = ::new (dst) Record{static_cast<std::uint32_t>(key.size()),
-                               static_cast<std::uint32_t>(value.size()),
-                               hash,
-                               static_cast<std::uint16_t>(generation.size()),
-                               0,
-                               static_cast<std::uint8_t>(Record::live | (derived ? Record::derived : 0)),
-                               (now + ttl).time_since_epoch().count(),
-                               gen_epoch_};
+  ::new (dst) Record{static_cast<std::uint32_t>(key.size()),
+                     static_cast<std::uint32_t>(value.size()),
+                     hash,
+                     static_cast<std::uint16_t>(generation.size()),
+                     0,
+                     static_cast<std::uint8_t>(Record::live | (derived ? Record::derived : 0)),
+                     (now + ttl).time_since_epoch().count(),
+                     gen_epoch_};
   char* data = dst + sizeof(Record);
   std::memcpy(data, key.data(), key.size());
   std::memcpy(data + key.size(), value.data(), value.size());
   std::memcpy(data + key.size() + value.size(), generation.data(), generation.size());
   index(hash, loc);
   ++live_entries_;
-  live_bytes_ += r->size();
+  live_bytes_ += bytes;
   bump(stats_.inserts);
   publish_size();
   return true;

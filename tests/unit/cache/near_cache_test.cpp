@@ -140,7 +140,7 @@ std::size_t heap_in_use() {
 }
 
 // The budget is only worth something if it is all the near cache holds: after churn through a key space five
-// times its size (evictions, ghosts, moves to main, invalidations), the heap holds not one byte more than
+// times its size (evictions, ghosts, moves to main), the heap holds not one byte more than
 // when it was built (entries live in its own mapping, sized once), and the live entries fill most of that
 // mapping.
 TEST_F(NearCacheTest, ChurnTakesNothingFromTheHeapAndTheEntriesFillTheBudget) {
