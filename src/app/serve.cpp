@@ -4,6 +4,7 @@
 // SIGINT/SIGTERM, drains, and tears everything down in an order that leaves no coroutine behind.
 #include "api/api.hpp"
 #include "app/commands.hpp"
+#include "app/heap_trim.hpp"
 #include "app/limits.hpp"
 #include "app/policy.hpp"
 #include "app/process_metrics.hpp"
@@ -432,6 +433,8 @@ int run_serve(const config::ServeConfig& c) {
       raise_descriptor_limit(), c.database_read_url.empty() ? "no" : "yes", config::wait_replicas(c));
   fmt::print("listening on {}:{}\n", c.host, port);  // tests and scripts wait for this exact line on stdout
   std::fflush(stdout);
+  // Gives the heap's free pages back to the kernel every few seconds, from a thread of its own.
+  const HeapTrimmer trimmer(std::chrono::seconds(c.heap_trim_seconds));
 
   // Created before the event loops run and kept until the io_contexts go: a signal during the clean-up below
   // is handled (and ignored) rather than killing the process mid-way with the default action.

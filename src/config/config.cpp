@@ -188,6 +188,11 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("SLOW_QUERY_MS")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
+  app.add_option("--heap-trim-seconds", c.heap_trim_seconds,
+                 "Give the heap's free pages back to the kernel this often, as jemalloc does (0: never)")
+      ->envname("HEAP_TRIM_SECONDS")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
 }
 
 void add_options(CLI::App& app, SeedConfig& c) {

@@ -60,7 +60,8 @@ struct ServeConfig {
   std::string log_level = "info";
   std::string log_format = "auto";  // text|json|auto (auto: text on a terminal, JSON otherwise)
   bool access_log = false;
-  int slow_query_ms = 200;  // a database round trip over this is logged with its statement (0: never)
+  int slow_query_ms = 200;     // a database round trip over this is logged with its statement (0: never)
+  int heap_trim_seconds = 10;  // free heap pages go back to the kernel this often (app/heap_trim; 0: never)
 };
 
 struct SeedConfig {

@@ -6,7 +6,10 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <new>
 #include <stdexcept>
+
+#include <sys/mman.h>
 
 namespace cachelab::metrics {
 namespace {
@@ -153,7 +156,7 @@ Registry::Registry(std::size_t capacity)
 
 Registry::~Registry() {
   const auto n = block_count_.load();
-  for (std::size_t i = 0; i < n; ++i) delete[] blocks_[i].load();
+  for (std::size_t i = 0; i < n; ++i) ::munmap(blocks_[i].load(), capacity_ * sizeof(detail::Cell));
 }
 
 detail::Cell* Registry::block_for_this_thread() const {
@@ -167,8 +170,11 @@ detail::Cell* Registry::block_for_this_thread() const {
   if (n == max_blocks) {
     block = blocks_[max_blocks - 1].load(std::memory_order_relaxed);
   } else {
-    block = new detail::Cell[capacity_];
-    for (std::size_t i = 0; i < capacity_; ++i) block[i].store(0, std::memory_order_relaxed);
+    // The kernel's zero pages, untouched: a page becomes resident when a cell on it is first recorded.
+    void* mapped = ::mmap(nullptr, capacity_ * sizeof(detail::Cell), PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) throw std::bad_alloc();
+    block = static_cast<detail::Cell*>(mapped);
     blocks_[n].store(block, std::memory_order_release);
     block_count_.store(n + 1, std::memory_order_release);
   }
@@ -180,7 +186,8 @@ std::int64_t Registry::sum(std::uint32_t cell) const {
   const auto n = block_count_.load(std::memory_order_acquire);
   std::int64_t total = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    total += blocks_[i].load(std::memory_order_acquire)[cell].load(std::memory_order_relaxed);
+    total += std::atomic_ref<detail::Cell>(blocks_[i].load(std::memory_order_acquire)[cell])
+                 .load(std::memory_order_relaxed);
   }
   return total;
 }

@@ -4,6 +4,8 @@
 // adds up every block. Never knows what is measured: each layer declares its own metrics on the Registry it
 // is given, and a handle that was never declared (default-constructed) records nothing.
 // Declaring a metric takes a lock and may allocate; recording never does once the thread has its block.
+// A block is a zero-filled anonymous mapping of the registry's whole capacity, and only the pages that hold
+// declared cells ever become resident: a thread's first record costs a page or two, not the capacity.
 #pragma once
 
 #include <atomic>
@@ -27,12 +29,15 @@ class Registry;
 using LabelValues = std::vector<std::string>;
 
 namespace detail {
-using Cell = std::atomic<std::int64_t>;
+// A plain integer in a zero-filled mapping (so that making a block writes nothing), read and written only
+// through std::atomic_ref.
+using Cell = std::int64_t;
 // This thread's cells for `r` (made on its first record).
 Cell* cells(const Registry& r);
 inline void add(Cell& c, std::int64_t n) {
   // One writer per cell (its thread): no read-modify-write instruction needed.
-  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  const std::atomic_ref<Cell> cell(c);
+  cell.store(cell.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 }  // namespace detail
 

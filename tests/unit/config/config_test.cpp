@@ -13,6 +13,7 @@ TEST(Config, DefaultsMatchTheDocumentedOnes) {
   EXPECT_EQ(c.cache_ttl_seconds, 60);
   EXPECT_EQ(c.redis_url, "redis://127.0.0.1:63790/0");
   EXPECT_EQ(c.database_url, "postgresql://cachelab@127.0.0.1:54320/cachelab");
+  EXPECT_EQ(c.heap_trim_seconds, 10);
   EXPECT_EQ(validate(c), "");
 }
 
@@ -36,6 +37,8 @@ TEST(Config, RejectsOutOfRangeAndMalformedValues) {
   add_options(app, c);
   const char* argv[] = {"serve", "--cache-ttl-seconds", "0"};
   EXPECT_THROW(app.parse(3, const_cast<char**>(argv)), CLI::ValidationError);
+  const char* trim_argv[] = {"serve", "--heap-trim-seconds", "3601"};
+  EXPECT_THROW(app.parse(3, const_cast<char**>(trim_argv)), CLI::ValidationError);
   ServeConfig bad;
   bad.redis_url = "http://nope";
   EXPECT_NE(validate(bad), "");
@@ -46,8 +49,9 @@ TEST(Config, HelpNamesEveryEnvironmentVariable) {
   ServeConfig c;
   add_options(app, c);
   const auto help = app.help();
-  for (const char* var : {"DATABASE_URL", "REDIS_URL", "PORT", "CACHE_TTL_SECONDS", "LOG_LEVEL", "THREADS",
-                          "DB_POOL_SIZE", "REDIS_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS"}) {
+  for (const char* var :
+       {"DATABASE_URL", "REDIS_URL", "PORT", "CACHE_TTL_SECONDS", "LOG_LEVEL", "THREADS", "DB_POOL_SIZE",
+        "REDIS_TIMEOUT_MS", "SHUTDOWN_GRACE_SECONDS", "HEAP_TRIM_SECONDS"}) {
     EXPECT_NE(help.find(std::string("Env:") + var), std::string::npos) << var;
   }
 }

@@ -7,6 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace cachelab::metrics {
 namespace {
 
@@ -130,6 +133,26 @@ TEST(Metrics, TwoRegistriesOnOneThreadKeepTheirOwnCounts) {
   }
   EXPECT_EQ(ca.value(), 3);
   EXPECT_EQ(cb.value(), 30);
+}
+
+// A thread's block spans the registry's whole capacity (16,384 cells, 128 KiB by default), but only the pages
+// holding cells it recorded may become resident: a server's threads declare a few hundred cells.
+TEST(Metrics, AThreadsBlockIsResidentOnlyWhereItsCellsAre) {
+  Registry r;
+  const auto c = r.counter("n_total", "N.");
+  const auto h = r.histogram("d_seconds", "D.", latency_buckets());
+  c.inc();
+  h.observe(1ms);
+  detail::Cell* block = detail::cells(r);
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = 16384 * sizeof(detail::Cell);
+  std::vector<unsigned char> resident((bytes + page - 1) / page);
+  ASSERT_EQ(::mincore(block, bytes, resident.data()), 0);
+  std::size_t pages = 0;
+  for (unsigned char p : resident) pages += p & 1U;
+  EXPECT_EQ(pages, 1U) << "the block's untouched cells were written when it was made";
+  EXPECT_EQ(c.value(), 1);
+  EXPECT_EQ(h.count(), 1);
 }
 
 }  // namespace
