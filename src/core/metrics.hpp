@@ -4,8 +4,9 @@
 // adds up every block. Never knows what is measured: each layer declares its own metrics on the Registry it
 // is given, and a handle that was never declared (default-constructed) records nothing.
 // Declaring a metric takes a lock and may allocate; recording never does once the thread has its block.
-// A block is a zero-filled anonymous mapping of the registry's whole capacity, and only the pages that hold
-// declared cells ever become resident: a thread's first record costs a page or two, not the capacity.
+// A block is a zero-filled anonymous mapping of the registry's whole capacity, and only the pages holding
+// cells that were recorded ever become resident: a thread's first record costs a page or two, not the
+// capacity.
 #pragma once
 
 #include <atomic>
