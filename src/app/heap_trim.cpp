@@ -1,23 +1,19 @@
 #include "app/heap_trim.hpp"
 
+#include "app/process_metrics.hpp"
 #include "core/stopwatch.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
 #include <utility>
 
 #include <malloc.h>
-#include <unistd.h>
 
 namespace cachelab::app {
 namespace {
 
 long resident_kib() {
-  long size_pages = 0, resident_pages = 0;
-  std::ifstream statm("/proc/self/statm");
-  statm >> size_pages >> resident_pages;
-  return resident_pages * (sysconf(_SC_PAGESIZE) / 1024);
+  return static_cast<long>(process_memory().resident_bytes / 1024);
 }
 
 }  // namespace

@@ -26,18 +26,22 @@ double entries_in(const char* dir) {
 
 }  // namespace
 
+ProcessMemory process_memory() {
+  const auto page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  double size_pages = 0, resident_pages = 0;
+  std::ifstream statm("/proc/self/statm");
+  statm >> size_pages >> resident_pages;
+  return {.virtual_bytes = size_pages * page, .resident_bytes = resident_pages * page};
+}
+
 void add_process_metrics(metrics::Registry& registry) {
   const double started =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   registry.collect([started](metrics::Writer& w) {
-    const long page = sysconf(_SC_PAGESIZE);
-    double size_pages = 0, resident_pages = 0;
-    std::ifstream statm("/proc/self/statm");
-    statm >> size_pages >> resident_pages;
+    const ProcessMemory memory = process_memory();
     w.single("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge",
-             resident_pages * static_cast<double>(page));
-    w.single("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge",
-             size_pages * static_cast<double>(page));
+             memory.resident_bytes);
+    w.single("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", memory.virtual_bytes);
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };

@@ -1,6 +1,7 @@
 // app/process_metrics: what /metrics reads at scrape time rather than records: the process (memory,
 // descriptors, CPU, threads, start time), the build, the HTTP server's connections and the near cache's
 // figures. Owns only the collectors it adds to the registry. Never runs on a request path but the scrape's.
+// The process's size is read by one function, which the heap trimmer (app/heap_trim) reads it with too.
 #pragma once
 
 #include "core/metrics.hpp"
@@ -15,6 +16,13 @@ class Counters;
 }
 
 namespace cachelab::app {
+
+// The process's size now, from /proc/self/statm (zeros when it cannot be read).
+struct ProcessMemory {
+  double virtual_bytes = 0;
+  double resident_bytes = 0;
+};
+ProcessMemory process_memory();
 
 // process_* (the names Prometheus's own clients use) and cachelab_build_info.
 void add_process_metrics(metrics::Registry& registry);

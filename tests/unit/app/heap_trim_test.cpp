@@ -1,16 +1,14 @@
 #include "app/heap_trim.hpp"
 
+#include "unit/support/resident_pages.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include <sys/mman.h>
-#include <unistd.h>
 
 // glibc's own allocator, which the sanitizers' allocator leaves alone: malloc_trim works on glibc's arenas,
 // so the test's garbage must be there, in the build with AddressSanitizer too.
@@ -54,19 +52,6 @@ TEST(HeapTrimmer, StopsAtOnceInTheMiddleOfALongWaitAndZeroNeverTrims) {
   EXPECT_EQ(calls, 0);
 }
 
-// Whole pages of [p, p + n) that are resident, asked of the kernel for exactly those pages.
-std::size_t resident_pages(void* p, std::size_t n) {
-  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
-  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
-  if (end <= first) return 0;
-  std::vector<unsigned char> in_core((end - first) / page);
-  if (mincore(reinterpret_cast<void*>(first), end - first, in_core.data()) != 0) return 0;
-  std::size_t count = 0;
-  for (const unsigned char c : in_core) count += c & 1U;
-  return count;
-}
-
 // The case it exists for: blocks a burst freed, pinned between blocks still in use so that the heap's top
 // cannot shrink, stay resident until trimmed. The pages inside the freed blocks are asked of the kernel one
 // by one (the process's whole RSS moves with whatever else the test's threads do).
@@ -81,7 +66,7 @@ TEST(HeapTrimmer, GivesFreedHeapPagesPinnedByLiveBlocksBackToTheKernel) {
   }
   const auto resident_in_freed = [&] {
     std::size_t pages = 0;
-    for (void* p : freed) pages += resident_pages(p, big);
+    for (void* p : freed) pages += test_support::resident_pages(p, big);
     return pages;
   };
   const std::size_t all = resident_in_freed();

@@ -1,14 +1,13 @@
 #include "core/metrics.hpp"
 
+#include "unit/support/resident_pages.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include <sys/mman.h>
-#include <unistd.h>
 
 namespace cachelab::metrics {
 namespace {
@@ -144,13 +143,8 @@ TEST(Metrics, AThreadsBlockIsResidentOnlyWhereItsCellsAre) {
   c.inc();
   h.observe(1ms);
   detail::Cell* block = detail::cells(r);
-  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  const std::size_t bytes = 16384 * sizeof(detail::Cell);
-  std::vector<unsigned char> resident((bytes + page - 1) / page);
-  ASSERT_EQ(::mincore(block, bytes, resident.data()), 0);
-  std::size_t pages = 0;
-  for (unsigned char p : resident) pages += p & 1U;
-  EXPECT_EQ(pages, 1U) << "the block's untouched cells were written when it was made";
+  EXPECT_EQ(test_support::resident_pages(block, 16384 * sizeof(detail::Cell)), 1U)
+      << "the block's untouched cells were written when it was made";
   EXPECT_EQ(c.value(), 1);
   EXPECT_EQ(h.count(), 1);
 }
