@@ -4,8 +4,9 @@
 #  1. the agreement check: `cachelab load` against wrk on /health and on a hit (bench/agreement.sh);
 #  2. /health beside nginx serving the same JSON (when nginx is installed), the dashboard page, a near-cache (L1)
 #     hit, a Redis hit (a second server, --l1-max-bytes 0), Varnish caching the same JSON in front of that second
-#     server (when varnishd is installed), the database path beside pgbench running its query (when pgbench is
-#     installed) and beside itself pipelined (the second server, --db-pipeline-depth 16): medians of
+#     server (when varnishd is installed), the database path (requests' queries pipelined on a busy connection,
+#     the default --db-pipeline-depth 4) beside pgbench running its query (when pgbench is installed) and beside
+#     itself one request per connection (the second server, --db-pipeline-depth 1): medians of
 #     BENCH_ROUNDS interleaved rounds, each row's ratio to /health and to its peer;
 #  3. the near cache's staleness window: one process writes, another reads (bench/staleness.mjs);
 #  4. the catalog analytics endpoints, cache hit vs ?cache=bypass, at scale 1 and scale 100 (a second database,
@@ -69,22 +70,22 @@ run_pgbench() {  # name script seconds
 }
 
 # Every server of the sitting at once, so that the rounds interleave: cachelab with its near cache, a second
-# cachelab with it off (the Redis-hit path) and 16 requests' queries pipelined per PostgreSQL connection (the
-# database path pipelined; a Redis hit does not touch PostgreSQL), Varnish caching the second one's answers,
+# cachelab with it off (the Redis-hit path) and one request's queries at a time per PostgreSQL connection (the
+# database path not pipelined; a Redis hit does not touch PostgreSQL), Varnish caching the second one's answers,
 # nginx serving the same JSON as /health from a file. Peers missing from the machine are skipped with a message.
 start_server "$PORT"
 L1_SERVER=$SERVER
 curl -sf -X DELETE "$URL/cache/clear" >/dev/null
 RPORT=$((PORT + 2))
-start_server "$RPORT" --l1-max-bytes 0 --db-pipeline-depth 16
+start_server "$RPORT" --l1-max-bytes 0 --db-pipeline-depth 1
 REDIS_SERVER=$SERVER
 # Warm the key in Redis and in every thread's near cache: the hit path is what we measure.
 for _ in $(seq 8); do curl -sf "$URL/products/1" >/dev/null; curl -sf "http://127.0.0.1:$RPORT/products/1" >/dev/null; done
-ROWS=(health nginx page hit redis varnish bypass piped pgbench)
+ROWS=(health nginx page hit redis varnish bypass single pgbench)
 declare -A LABEL=([health]="GET /health" [nginx]="nginx: the same JSON, static file" [page]="GET / (dashboard page, 14 KB)"
   [hit]="GET /products/1 (near-cache hit)" [redis]="GET /products/1 (Redis hit, L1 off)"
   [varnish]="Varnish: /products/1 cached" [bypass]="GET /products/1?cache=bypass (db)"
-  [piped]="the same, --db-pipeline-depth 16"
+  [single]="the same, --db-pipeline-depth 1"
   [pgbench]="pgbench: the same query, prepared")
 HAVE_VARNISH=0 HAVE_NGINX=0 HAVE_PGBENCH=0
 if command -v varnishd >/dev/null; then
@@ -125,7 +126,7 @@ for round in $(seq "$ROUNDS"); do
   run redis /products/1 "$SECONDS_EACH" "http://127.0.0.1:$RPORT"
   ((HAVE_VARNISH)) && run varnish /products/1 "$SECONDS_EACH" "http://127.0.0.1:$VPORT"
   run bypass "/products/1?cache=bypass"
-  run piped "/products/1?cache=bypass" "$SECONDS_EACH" "http://127.0.0.1:$RPORT"
+  run single "/products/1?cache=bypass" "$SECONDS_EACH" "http://127.0.0.1:$RPORT"
   ((HAVE_PGBENCH)) && run_pgbench pgbench "$TMP/lookup.sql" "$SECONDS_EACH"
 done
 stop_varnish
@@ -155,8 +156,8 @@ vs "near-cache hit vs /health:" hit health
 vs "near-cache hit vs Redis hit:" hit redis
 vs "Redis hit vs /health:" redis health
 vs "database path vs pgbench:" bypass pgbench
-vs "database path pipelined vs pgbench:" piped pgbench
-vs "database path, pipelined vs not:" piped bypass
+vs "database path, one request per connection, vs pgbench:" single pgbench
+vs "database path, pipelined vs one request per connection:" bypass single
 vs "near-cache hit vs database path:" hit bypass
 
 # --- the near cache's staleness window across two processes ---------------------------------------------

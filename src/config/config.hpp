@@ -40,7 +40,7 @@ struct ServeConfig {
   int swr_seconds = 0;     // stale-while-revalidate window; 0 = off
   std::vector<std::string> swr_endpoints = {"categories", "search", "top-products"};
   int db_pool_size = 4;       // connections per process, shared out across I/O threads
-  int db_pipeline_depth = 1;  // requests whose queries may be in flight on one connection at once
+  int db_pipeline_depth = 4;  // requests whose queries may be in flight on one connection at once
   int db_timeout_ms = 5000;   // deadline for one database query, including the wait for a pooled connection
   int db_connect_timeout_ms = 1000;  // deadline for opening one PostgreSQL connection
   int ready_timeout_ms = 1000;       // deadline of /ready's check of PostgreSQL

@@ -7,6 +7,7 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -164,6 +165,37 @@ TEST_F(MetricsTest, TheNearCacheAndAnOutageShowUp) {
   EXPECT_EQ(metric_sample(t, "cachelab_l1_listening"), 0);
   EXPECT_EQ(run_with_input("promtool check metrics", t).status, 0);
   ASSERT_EQ(redis_backend("start"), 0);
+}
+
+// Concurrent database reads on one pooled connection: by default (--db-pipeline-depth 4) their batches share
+// the connection and some go out in the same write; at depth 1 each batch has the connection to itself, so
+// there are as many writes as batches. Counted by /metrics, which is how an operator would see it.
+TEST_F(MetricsTest, ByDefaultConcurrentReadsArePipelinedOnABusyConnection) {
+  const auto burst = [](ServerProcess& server) {
+    std::vector<std::thread> clients;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < 16; ++t) {
+      clients.emplace_back([&, t] {
+        for (int i = 0; i < 20; ++i) {
+          const auto target = "/products/" + std::to_string(1 + (t * 20 + i) % 50) + "?cache=bypass";
+          if (http(server.port(), "GET", target).status == 200) ++ok;
+        }
+      });
+    }
+    for (auto& c : clients) c.join();
+    EXPECT_EQ(ok.load(), 320);
+    return http(server.port(), "GET", "/metrics").body;
+  };
+  ServerProcess pipelined({"--threads", "1", "--db-pool-size", "1"});
+  const auto t = burst(pipelined);
+  EXPECT_EQ(metric_sample(t, "cachelab_db_connections_opened_total"), 1);
+  EXPECT_EQ(metric_sample(t, "cachelab_db_batches_total"), 320);
+  EXPECT_LT(metric_sample(t, "cachelab_db_batch_writes_total"), 320) << "no two batches shared a write";
+
+  ServerProcess one_each({"--threads", "1", "--db-pool-size", "1", "--db-pipeline-depth", "1"});
+  const auto u = burst(one_each);
+  EXPECT_EQ(metric_sample(u, "cachelab_db_batches_total"), 320);
+  EXPECT_EQ(metric_sample(u, "cachelab_db_batch_writes_total"), 320);
 }
 
 // Every query of the Grafana dashboard parses (promtool check rules) and asks only for series the server

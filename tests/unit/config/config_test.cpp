@@ -14,6 +14,8 @@ TEST(Config, DefaultsMatchTheDocumentedOnes) {
   EXPECT_EQ(c.redis_url, "redis://127.0.0.1:63790/0");
   EXPECT_EQ(c.database_url, "postgresql://cachelab@127.0.0.1:54320/cachelab");
   EXPECT_EQ(c.heap_trim_seconds, 10);
+  EXPECT_EQ(c.db_pool_size, 4);
+  EXPECT_EQ(c.db_pipeline_depth, 4);  // requests pipelined on a busy connection (docs/performance.md item 7)
   EXPECT_EQ(validate(c), "");
 }
 
