@@ -114,7 +114,7 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->capture_default_str();
   app.add_option("--db-pipeline-depth", c.db_pipeline_depth,
                  "Requests whose queries may be in flight on one PostgreSQL connection at once, pipelined "
-                 "once every pooled connection is busy (1: one at a time; 4 measured 1.5-1.6x the database "
+                 "once every pooled connection is busy (1: one at a time; 4 measured 1.5-1.9x the database "
                  "path's throughput of 1 with no worse p99, see docs/performance.md)")
       ->envname("DB_PIPELINE_DEPTH")
       ->check(CLI::Range(1, 1024))

@@ -211,6 +211,7 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
     // Late: whatever holds this batch up holds up every batch behind it on this connection too. Breaking
     // the connection also takes the batch out of the FIFOs, which hold a view of `queries`.
     auto e = fail(ErrorKind::timeout, "PostgreSQL query timed out");
+    timed_out_ = true;
     break_connection(make_error(ErrorKind::unavailable,
                                 "PostgreSQL connection broken: a query ahead on it timed out",
                                 Backend::database));

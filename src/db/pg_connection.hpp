@@ -79,11 +79,18 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
                                                      Clock::time_point deadline);
 
   bool healthy() const { return conn_ != nullptr && !broken_; }
+  // Broken because a caller's deadline passed (a query ahead on it was late), rather than lost: its socket
+  // closed or the protocol failed, as a PostgreSQL restart or pg_terminate_backend does to every connection.
+  bool timed_out() const { return timed_out_; }
 
   // How many callers db/pg_pool has lent this connection to now: its bookkeeping, kept here.
   int lent() const { return lent_; }
   void lend() { ++lent_; }
   void give_back() { --lent_; }
+  // The pool's count of connections lost under use that this one is known to have outlived (opened after, or
+  // answered since): its bookkeeping too.
+  std::uint64_t vouched() const { return vouched_; }
+  void vouch(std::uint64_t losses) { vouched_ = losses; }
 
   // On a replica: the highest replay position this connection has seen (db/pg_catalog's WAL fence). It only
   // grows while the connection lives; a replica restart, which could show an older state at first, ends it.
@@ -124,11 +131,13 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   asio::posix::stream_descriptor socket_;
   pg_conn* conn_ = nullptr;
   bool broken_ = false;
+  bool timed_out_ = false;
   std::deque<std::shared_ptr<Batch>> unsent_;   // waiting for write_loop()
   std::deque<std::shared_ptr<Batch>> pending_;  // sent, not answered yet, in the order sent
   bool writing_ = false;                        // write_loop() is running
   bool reading_ = false;                        // read_loop() is running
   int lent_ = 0;
+  std::uint64_t vouched_ = 0;
   std::uint64_t replayed_seen_ = 0;
 };
 

@@ -139,6 +139,7 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
       }
       options_.metrics.opened.inc();
       record(true);
+      conn->vouch(losses_);
       conns_.push_back(conn);
       Lease lease(self, std::move(conn));
       offer(conns_.back());  // the callers that queued while it opened share it
@@ -178,10 +179,21 @@ PgConnection* PgPool::least_busy() {
       drop(dead);  // erases conns_[i]
       continue;
     }
-    if (best == nullptr || c->lent() < best->lent()) best = c;
+    if (c->vouched() == losses_ && (best == nullptr || c->lent() < best->lent())) best = c;
     ++i;
   }
   return best;
+}
+
+void PgPool::suspect_the_rest() {
+  ++losses_;
+  // An idle one would be found dead only by the next caller's query: close it now (not counted as broken,
+  // which it may not be); the next callers open new ones. A busy one is vouched for again when one of its
+  // callers is answered on it (release()), or dropped when it breaks too.
+  const auto closed = std::erase_if(
+      conns_, [](const std::shared_ptr<PgConnection>& c) { return c->lent() == 0 && c->healthy(); });
+  open_ -= static_cast<int>(closed);
+  for (std::size_t i = 0; i < closed; ++i) wake_one_for_retry();  // room to open a new one
 }
 
 bool PgPool::drop(const std::shared_ptr<PgConnection>& conn) {
@@ -190,6 +202,7 @@ bool PgPool::drop(const std::shared_ptr<PgConnection>& conn) {
   conns_.erase(it);
   options_.metrics.broken.inc();
   --open_;
+  if (!conn->timed_out()) suspect_the_rest();
   return true;
 }
 
@@ -205,6 +218,7 @@ void PgPool::release(const std::shared_ptr<PgConnection>& conn) {
     if (drop(conn)) wake_one_for_retry();
     return;
   }
+  conn->vouch(losses_);  // still healthy as its caller is done with it: it answered, it is alive
   offer(conn);
 }
 

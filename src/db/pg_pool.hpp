@@ -13,7 +13,10 @@
 // meanwhile are failed too, so a longer outage costs a request a 503 within `outage_wait` rather than a wait
 // for its query deadline; then one caller may try to connect, and its success closes the breaker. A
 // connection that broke while in use is no failure of its own: after a restart every pooled connection
-// breaks, and the remedy is to open new ones.
+// breaks, and the remedy is to open new ones. So a connection lost under use (its socket closed, not a late
+// query) makes the others suspect: the idle ones are closed at once, and those in use are not shared with new
+// callers until one of their callers is answered on it, so that a read sent again after the loss (db/
+// pg_catalog) goes to a connection known to be alive or a new one, not to another that died with the first.
 #pragma once
 
 #include "db/pg_connection.hpp"
@@ -80,8 +83,10 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   void lend(PgConnection& conn);
   void release(const std::shared_ptr<PgConnection>& conn);
   void offer(const std::shared_ptr<PgConnection>& conn);  // its free places to the callers queued
-  bool drop(const std::shared_ptr<PgConnection>& conn);   // a broken one, if still counted: true
-  PgConnection* least_busy();                             // of the healthy ones; broken ones are dropped
+  bool drop(const std::shared_ptr<PgConnection>& conn);   // a broken one, if still counted: true; if lost,
+                                                          // suspect_the_rest()
+  PgConnection* least_busy();  // of the healthy ones not suspect since a loss; broken ones are dropped
+  void suspect_the_rest();     // one was lost under use: close the idle ones, stop sharing the busy ones
   void wake_one_for_retry();
   bool admit();                  // the breaker's answer to one acquire()
   void record(bool ok);          // a new connection opened (true) or could not be opened (false)
@@ -93,6 +98,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   std::vector<std::shared_ptr<PgConnection>> conns_;  // open: idle, or lent to one caller or more
   std::deque<std::shared_ptr<Waiter>> waiters_;
   int open_ = 0;                       // connections in conns_ or being opened
+  std::uint64_t losses_ = 0;           // connections lost under use (not by a late query), ever
   Clock::time_point failing_since_{};  // the first of the connection failures in a row (zero: none)
   Clock::time_point open_until_{};     // the breaker is open until then (zero: closed)
   bool probing_ = false;               // half-open: one caller is trying

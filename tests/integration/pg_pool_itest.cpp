@@ -1,7 +1,8 @@
 // db/pg_pool and db/pg_connection against the real PostgreSQL: many callers' batches pipelined on one
 // connection, each getting its own answers; a failed statement failing its own batch only; a caller's
-// deadline breaking the connection for the batches behind it, and the pool opening a fresh one; callers past
-// the pipeline depth queued. Links cachelab_db itself: these are the exact connections the server uses.
+// deadline breaking the connection for the batches behind it, and the pool opening a fresh one; a connection
+// lost under use taking the idle ones with it; callers past the pipeline depth queued. Links cachelab_db
+// itself: these are the exact connections the server uses.
 #include "db/pg_pool.hpp"
 
 #include "core/metrics.hpp"
@@ -160,6 +161,34 @@ TEST_F(PgPoolTest, ALateBatchBreaksTheConnectionForTheBatchesBehindItAndTheNextC
   EXPECT_NE(next[0].value, first_backend.value);
   EXPECT_EQ(metrics.opened.value(), 2);
   EXPECT_EQ(metrics.broken.value(), 1);
+  EXPECT_EQ(metrics.in_use.value(), 0);
+}
+
+// pg_terminate_backend of both pooled connections, as a PostgreSQL restart does: the caller that finds its
+// connection lost fails, and the other connection, idle and as dead, is closed with it rather than lent to
+// the next caller (a read sent again after the loss), who gets a new connection.
+TEST_F(PgPoolTest, AConnectionLostUnderUseTakesTheIdleOnesWithIt) {
+  auto p = pool(2, 4);
+  // Two callers at once: each opens a connection of its own while the pool has room.
+  const auto before = all_at_once(p, {{Query{"backend", {}}}, {Query{"backend", {}}}});
+  ASSERT_TRUE(before[0].ok && before[1].ok) << before[0].value << " " << before[1].value;
+  ASSERT_NE(before[0].value, before[1].value);
+  ASSERT_EQ(metrics.opened.value(), 2);
+  const std::string pids = before[0].value + ", " + before[1].value;
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (" + pids + ")");
+  ASSERT_TRUE(eventually(
+      [&] { return sql("SELECT count(*) FROM pg_stat_activity WHERE pid IN (" + pids + ")")[0][0] == "0"; },
+      5s));
+
+  const auto lost = all_at_once(p, {echo("lost")});
+  EXPECT_FALSE(lost[0].ok);
+  EXPECT_EQ(lost[0].kind, ErrorKind::unavailable) << lost[0].value;
+  const auto next = all_at_once(p, {{Query{"backend", {}}}});
+  ASSERT_TRUE(next[0].ok) << next[0].value << ": the next caller got the other dead connection";
+  EXPECT_NE(next[0].value, before[0].value);
+  EXPECT_NE(next[0].value, before[1].value);
+  EXPECT_EQ(metrics.opened.value(), 3);
+  EXPECT_EQ(metrics.broken.value(), 1);  // the idle one was closed, not found broken
   EXPECT_EQ(metrics.in_use.value(), 0);
 }
 
