@@ -50,6 +50,7 @@ void PgConnection::close() {
 }
 
 Error PgConnection::fail(ErrorKind kind, std::string what) {
+  if (!broken_) timed_out_ = kind == ErrorKind::timeout;  // why it broke first
   broken_ = true;
   // libpq closes its socket when it finds the connection lost. Let go of the descriptor now, before another
   // connection can be given the same number: releasing it later (Asio removes it from epoll then) would take
@@ -211,7 +212,6 @@ asio::awaitable<Result<std::vector<PgResult>>> PgConnection::run(std::span<const
     // Late: whatever holds this batch up holds up every batch behind it on this connection too. Breaking
     // the connection also takes the batch out of the FIFOs, which hold a view of `queries`.
     auto e = fail(ErrorKind::timeout, "PostgreSQL query timed out");
-    timed_out_ = true;
     break_connection(make_error(ErrorKind::unavailable,
                                 "PostgreSQL connection broken: a query ahead on it timed out",
                                 Backend::database));
