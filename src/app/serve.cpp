@@ -168,8 +168,7 @@ Worker make_worker(const Shared& shared, NearTier& near, int threads) {
                                    .timeout = milliseconds(c.db_timeout_ms),
                                    .connect_timeout = milliseconds(c.db_connect_timeout_ms),
                                    .ping_timeout = milliseconds(c.ready_timeout_ms),
-                                   // A miss in an outage answers 503 within the readiness deadline, too.
-                                   .outage_wait = milliseconds(c.ready_timeout_ms),
+                                   .outage_wait = milliseconds(c.db_outage_wait_ms),
                                    .read_delay = milliseconds(c.db_delay_ms),
                                    .metrics = shared.pool_metrics,
                                    .slow_query = milliseconds(c.slow_query_ms)});

@@ -128,12 +128,16 @@ void add_options(CLI::App& app, ServeConfig& c) {
       ->envname("DB_CONNECT_TIMEOUT_MS")
       ->check(CLI::Range(10, 600000))
       ->capture_default_str();
-  app.add_option(
-         "--ready-timeout-ms", c.ready_timeout_ms,
-         "Deadline of /ready's check of PostgreSQL, ms; also how long a miss keeps trying to connect while "
-         "PostgreSQL refuses, before 503")
+  app.add_option("--ready-timeout-ms", c.ready_timeout_ms, "Deadline of /ready's check of PostgreSQL, ms")
       ->envname("READY_TIMEOUT_MS")
       ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  app.add_option(
+         "--db-outage-wait-ms", c.db_outage_wait_ms,
+         "How long requests keep trying to connect while PostgreSQL refuses (a restart), ms; past it "
+         "the pool's circuit breaker opens and they get 503 at once, until a try every 100 ms connects")
+      ->envname("DB_OUTAGE_WAIT_MS")
+      ->check(CLI::Range(0, 60000))
       ->capture_default_str();
   app.add_option("--redis-timeout-ms", c.redis_timeout_ms, "Deadline of one Redis round trip, ms")
       ->envname("REDIS_TIMEOUT_MS")

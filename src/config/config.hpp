@@ -44,6 +44,9 @@ struct ServeConfig {
   int db_timeout_ms = 5000;   // deadline for one database query, including the wait for a pooled connection
   int db_connect_timeout_ms = 1000;  // deadline for opening one PostgreSQL connection
   int ready_timeout_ms = 1000;       // deadline of /ready's check of PostgreSQL
+  // How long new PostgreSQL connections may fail in a row (a restart) while requests wait for one, before
+  // the pool's circuit breaker opens and they get 503 at once.
+  int db_outage_wait_ms = 2000;
   int redis_timeout_ms = 250;  // deadline for one Redis round trip; past it the request goes to the database
   // After a write's invalidation, WAIT for this many Redis replicas (on a connection kept for writes); -1: 1
   // with a redis+cluster:// URL, 0 (no WAIT) with redis://. See wait_replicas().

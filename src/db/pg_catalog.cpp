@@ -31,10 +31,12 @@ class PgCatalog final : public Catalog, public Inspector {
         pool_(PgPool::create(ex, pool_options(options, options.conninfo))) {
     if (!options.read_conninfo.empty()) {
       // The replica's own pool: its failures count in the replica's outcome, not the primary's figures, and a
-      // caller never waits out a replica outage (the primary answers at once instead).
+      // caller never waits out a replica outage (the primary answers at once instead). A failed replica is
+      // tried again once a second, not every 100 ms: each try may cost a read up to its connect timeout.
       auto replica = pool_options(options, options.read_conninfo);
       replica.metrics = PoolMetrics{};
       replica.outage_wait = std::chrono::milliseconds(0);
+      replica.breaker_open = std::chrono::milliseconds(1000);
       replica_ = PgPool::create(ex, std::move(replica));
     }
   }

@@ -82,7 +82,10 @@ void PgPool::record(bool ok) {
   const auto now = Clock::now();
   const bool was_open = open_until_ != Clock::time_point{};
   probing_ = false;
-  if (failing_since_ == Clock::time_point{}) failing_since_ = now;
+  // A failure long after the last one starts a new run: an old blip is no part of today's outage.
+  if (failing_since_ == Clock::time_point{} || now - last_failure_ > options_.outage_wait)
+    failing_since_ = now;
+  last_failure_ = now;
   // Closed: open once connections have failed for `outage_wait` in a row. Half-open: the probe failed.
   if (!was_open && now - failing_since_ < options_.outage_wait) return;
   open_breaker();
@@ -103,9 +106,6 @@ void PgPool::open_breaker() {
 asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadline) {
   auto self = shared_from_this();
   if (!admit()) co_return refused();
-  // How long this caller keeps trying to connect while PostgreSQL refuses (a restart takes well under it).
-  const auto patience = Clock::now() + options_.outage_wait;
-  const auto give_up = std::min(deadline, patience);
   for (;;) {
     auto* best = least_busy();
     if (best != nullptr && best->lent() == 0) {
@@ -122,15 +122,13 @@ asio::awaitable<Result<PgPool::Lease>> PgPool::acquire(Clock::time_point deadlin
       if (!connected) {
         options_.metrics.open_failed.inc();
         --open_;
-        record(false);
+        record(false);  // opens the breaker once connections have failed for `outage_wait` in a row
         wake_one_for_retry();
         if (open_until_ != Clock::time_point{}) co_return refused();
-        if (Clock::now() + options_.retry_pause >= give_up) {
-          // Tried for all of `outage_wait`: this is an outage, not a restart; spare the callers after us.
-          if (patience <= deadline) open_breaker();
-          co_return connected.error();
-        }
-        // PostgreSQL may be restarting: try again shortly, as long as this caller's patience lasts.
+        if (Clock::now() + options_.retry_pause >= deadline) co_return connected.error();
+        // PostgreSQL may be restarting: try again shortly. How long is the pool's to say (the failures in a
+        // row, whoever saw them), not this caller's: time it spent queued behind a busy connection does not
+        // count against it, and it gives up only when the breaker opens.
         asio::steady_timer pause(ex_, options_.retry_pause);
         boost::system::error_code ec;
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));

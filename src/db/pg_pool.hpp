@@ -6,12 +6,13 @@
 // `connect_timeout` at most), never opens more than `max_size` connections. Fails with `unavailable` when
 // PostgreSQL kept refusing new connections or the breaker is open, and `timeout` when none frees up in time;
 // broken connections are dropped and re-opened on demand, which is how the service recovers by itself when
-// PostgreSQL comes back. Outages: a caller whose new connection is refused tries again every `retry_pause`,
-// for up to `outage_wait` (within its deadline), so a PostgreSQL restart of a fraction of a second costs a
-// delay, not an error. Once connections have failed for `outage_wait` in a row (or one caller tried that
-// long), the circuit breaker opens: acquire() fails at once for `breaker_open`, and the callers queued
-// meanwhile are failed too, so a longer outage costs a request a 503 within `outage_wait` rather than a wait
-// for its query deadline; then one caller may try to connect, and its success closes the breaker. A
+// PostgreSQL comes back. Outages: a caller whose new connection is refused tries again every `retry_pause`
+// (within its deadline) until connections have failed for `outage_wait` in a row, counted by the pool from
+// the first refusal, whoever saw it; so a PostgreSQL restart shorter than that costs a delay, not an error,
+// even to a caller that queued first. Then the circuit breaker opens: acquire() fails at once for
+// `breaker_open`, and the callers queued meanwhile are failed too, so a longer outage costs a request a 503
+// rather than a wait for its query deadline; then one caller may try to connect, and its success closes the
+// breaker (with `breaker_open` at 100 ms, a request is refused at most that long after PostgreSQL is back). A
 // connection that broke while in use is no failure of its own: after a restart every pooled connection
 // breaks, and the remedy is to open new ones. So a connection lost under use (its socket closed, not a late
 // query) makes the others suspect: the idle ones are closed at once, and those in use are not shared with new
@@ -36,10 +37,10 @@ struct PoolOptions {
   int pipeline_depth = 1;  // callers sharing one connection at once, their batches pipelined (1: one each)
   int statement_timeout_ms = 5000;
   std::chrono::milliseconds connect_timeout{1000};
-  std::chrono::milliseconds outage_wait{1000};  // how long one caller keeps trying while connections fail
-  std::chrono::milliseconds retry_pause{100};   // between its tries
-  std::chrono::milliseconds breaker_open{1000};
-  std::span<const Statement> statements;  // prepared on every new connection (db/statements, static)
+  std::chrono::milliseconds outage_wait{2000};  // connections failing this long in a row open the breaker
+  std::chrono::milliseconds retry_pause{100};   // between a waiting caller's tries
+  std::chrono::milliseconds breaker_open{100};  // open: refuse at once this long, then let one caller try
+  std::span<const Statement> statements;        // prepared on every new connection (db/statements, static)
   PoolMetrics metrics;
 };
 
@@ -100,6 +101,7 @@ class PgPool : public std::enable_shared_from_this<PgPool> {
   int open_ = 0;                       // connections in conns_ or being opened
   std::uint64_t losses_ = 0;           // connections lost under use (not by a late query), ever
   Clock::time_point failing_since_{};  // the first of the connection failures in a row (zero: none)
+  Clock::time_point last_failure_{};   // the latest of them
   Clock::time_point open_until_{};     // the breaker is open until then (zero: closed)
   bool probing_ = false;               // half-open: one caller is trying
   bool shown_open_ = false;            // what this pool last added to the breakers_open gauge

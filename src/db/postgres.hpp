@@ -31,7 +31,7 @@ struct PostgresOptions {
   std::chrono::milliseconds timeout{5000};          // per call, including the wait for a free connection
   std::chrono::milliseconds connect_timeout{1000};  // opening one connection (within `timeout`)
   std::chrono::milliseconds ping_timeout{1000};     // the readiness check's own, shorter deadline
-  std::chrono::milliseconds outage_wait{1000};      // how long a caller keeps trying while connections fail
+  std::chrono::milliseconds outage_wait{2000};      // how long callers keep trying while connections fail
   std::chrono::milliseconds read_delay{0};  // simulated latency before each read (holds no connection)
   PoolMetrics metrics;                      // the pool's and its queries' figures for /metrics
   // A round trip over this is logged (event=slow_query) with its statements and parameters; 0: never.

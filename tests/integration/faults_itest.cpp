@@ -295,12 +295,22 @@ TEST_F(FaultsTest, PostgresSigstop) {
        false, false});
 }
 
+// The server's default --db-outage-wait-ms (2 s) rides out a restart shorter than that: pg_ctl's own time for
+// it (which includes its polling, so more than PostgreSQL was away) is in the message if the target is
+// missed.
 TEST_F(FaultsTest, PostgresFastRestart) {
-  run({"PostgreSQL fast restart", [](auto&) { EXPECT_EQ(backends("restart", "pg"), 0); }, [] {}, false,
-       true});
+  double restart_s = 0;
+  run({"PostgreSQL fast restart",
+       [&](auto&) {
+         const auto started = Clock::now();
+         EXPECT_EQ(backends("restart", "pg"), 0);
+         restart_s = std::chrono::duration<double>(Clock::now() - started).count();
+       },
+       [] {}, false, true});
   const auto& o = outcomes().back();
   EXPECT_LE(static_cast<double>(o.bypass_failed), 0.01 * static_cast<double>(o.bypass_requests))
-      << "a PostgreSQL restart cost more than 1% of the database-path reads";
+      << "a PostgreSQL restart cost more than 1% of the database-path reads; pg_ctl restart took "
+      << restart_s << " s";
 }
 
 TEST_F(FaultsTest, PostgresTerminateBackend) {

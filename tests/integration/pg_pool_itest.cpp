@@ -1,8 +1,8 @@
 // db/pg_pool and db/pg_connection against the real PostgreSQL: many callers' batches pipelined on one
 // connection, each getting its own answers; a failed statement failing its own batch only; a caller's
 // deadline breaking the connection for the batches behind it, and the pool opening a fresh one; a connection
-// lost under use taking the idle ones with it; callers past the pipeline depth queued. Links cachelab_db
-// itself: these are the exact connections the server uses.
+// lost under use taking the idle ones with it; a queued caller riding out a restart; callers past the
+// pipeline depth queued. Links cachelab_db itself: these are the exact connections the server uses.
 #include "db/pg_pool.hpp"
 
 #include "core/metrics.hpp"
@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace cachelab::test {
@@ -190,6 +191,43 @@ TEST_F(PgPoolTest, AConnectionLostUnderUseTakesTheIdleOnesWithIt) {
   EXPECT_EQ(metrics.opened.value(), 3);
   EXPECT_EQ(metrics.broken.value(), 1);  // the idle one was closed, not found broken
   EXPECT_EQ(metrics.in_use.value(), 0);
+}
+
+// A restart that begins while a caller waits in the queue: the only connection is cut under its caller, and
+// new connections are refused for 450 ms (ALLOW_CONNECTIONS false, which PostgreSQL answers as it answers a
+// connection during a restart). The queued caller rides it out: its patience is the pool's 600 ms, counted
+// from the first refusal, not from when it began to wait (it waited 300 ms of it behind the busy connection).
+TEST_F(PgPoolTest, ACallerQueuedBehindABusyConnectionRidesOutARestartThatBeganWhileItWaited) {
+  db::PoolOptions o{.conninfo = database_url(),
+                    .max_size = 1,
+                    .pipeline_depth = 1,
+                    .outage_wait = 600ms,
+                    .retry_pause = 50ms,
+                    .statements = test_statements(),
+                    .metrics = db::PoolMetrics::on(registry)};
+  metrics = o.metrics;
+  auto p = PgPool::create(ctx.get_executor(), o);
+  const std::string admin = "postgresql://cachelab@127.0.0.1:" + env("PG_PORT", "54330") + "/postgres";
+  struct AllowAgain {
+    std::string url;
+    ~AllowAgain() { sql("ALTER DATABASE cachelab ALLOW_CONNECTIONS true", url); }
+  } allow_again{admin};
+  std::thread restart([&] {
+    std::this_thread::sleep_for(300ms);
+    sql("ALTER DATABASE cachelab ALLOW_CONNECTIONS false", admin);
+    sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND "
+        "pid <> pg_backend_pid()",
+        admin);
+    std::this_thread::sleep_for(450ms);
+    sql("ALTER DATABASE cachelab ALLOW_CONNECTIONS true", admin);
+  });
+  auto out = all_at_once(p, {{Query{"sleep", {"2"}}}, echo("queued")});
+  restart.join();
+  EXPECT_FALSE(out[0].ok) << "the sleep's connection was cut";
+  EXPECT_TRUE(out[1].ok) << out[1].value;
+  EXPECT_EQ(out[1].value, "queued");
+  EXPECT_GE(metrics.open_failed.value(), 1) << "no connection was refused: the restart was not seen";
+  EXPECT_EQ(metrics.breaker_trips.value(), 0);
 }
 
 TEST_F(PgPoolTest, CallersPastThePipelineDepthWaitForAPlace) {

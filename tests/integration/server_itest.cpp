@@ -313,9 +313,10 @@ TEST_F(ServerTest, AReadWhoseConnectionWasTerminatedIsRetriedOnAFreshOne) {
 }
 
 // PostgreSQL stopped: /ready answers within its own deadline (--ready-timeout-ms), not the query deadline,
-// and a miss gets its 503 as quickly.
+// and a miss gets its 503 once connections have failed for --db-outage-wait-ms.
 TEST_F(ServerTest, ReadinessAndMissesFailFastWhilePostgresIsDown) {
-  ServerProcess server({"--db-timeout-ms", "5000", "--ready-timeout-ms", "500"});
+  ServerProcess server(
+      {"--db-timeout-ms", "5000", "--ready-timeout-ms", "500", "--db-outage-wait-ms", "500"});
   ASSERT_EQ(http(server.port(), "GET", "/ready").status, 200);
   ASSERT_EQ(backends("stop", "pg"), 0);
   for (const char* target : {"/ready", "/products/8?cache=bypass"}) {
