@@ -27,6 +27,7 @@ struct RedisConnection::Pending {
   explicit Pending(asio::any_io_executor ex, std::size_t n) : timer(ex), expected(n) { replies.reserve(n); }
   asio::steady_timer timer;  // doubles as the wake-up signal: cancelled when the replies are complete
   std::size_t expected;
+  int waiting = 1;  // callers awaiting these replies: the one that queued them, and any sharing them
   std::vector<RedisReply> replies;
   std::optional<Error> error;
   bool done = false;
@@ -210,6 +211,10 @@ RedisMetrics RedisMetrics::on(metrics::Registry& r) {
   m.ask_redirects = r.counter(
       "cachelab_redis_ask_redirects_total",
       "Commands sent again, with ASKING, to the Redis Cluster node importing a slot that is moving.");
+  m.shared_reads = r.counter(
+      "cachelab_redis_shared_reads_total",
+      "Lookups answered with the replies of the same reads queued just before them in one event-loop turn "
+      "(requests for one hot key), instead of sending their own.");
   m.breaker_trips =
       r.counter("cachelab_redis_breaker_trips_total", "Times a connection's circuit breaker opened.");
   m.breakers_open =
@@ -244,8 +249,8 @@ void RedisConnection::record(bool ok) {
   }
 }
 
-asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
-    std::span<const RedisCommand> commands) {
+asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(std::span<const RedisCommand> commands,
+                                                                       Sharing sharing) {
   if (!connected_ && connecting_ && !stopped_) {
     // Right after start-up or a drop, a connect is usually a millisecond from done: wait for it rather than
     // turning the first requests into needless misses.
@@ -260,34 +265,58 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec(
     co_return make_error(ErrorKind::unavailable, "Redis backlog full", Backend::cache);
   if (!admit()) co_return make_error(ErrorKind::unavailable, "Redis circuit breaker is open", Backend::cache);
 
+  const auto at = write_buf_.size();
   for (const auto& cmd : commands) {
-    if (!append_command(write_buf_, cmd))
+    if (!append_command(write_buf_, cmd)) {
+      write_buf_.resize(at);
       co_return make_error(ErrorKind::internal, "could not format a Redis command", Backend::cache);
+    }
   }
   const auto sent = Clock::now();
-  auto p = std::make_shared<Pending>(ex_, commands.size());
-  pending_.push_back(p);
-  if (!writing_) {
-    writing_ = true;
-    asio::co_spawn(
-        ex_, [self = shared_from_this(), g = generation_] { return self->write_loop(g); }, asio::detached);
+  std::shared_ptr<Pending> p;
+  // Shared: the same bytes as the unwritten batch just before them. Their copy is taken back out of the
+  // buffer and this caller waits on that batch's replies, under its timer (whose deadline is a moment older).
+  const std::string_view queued(write_buf_);
+  const bool shared = sharing == Sharing::reads && open_reads_ && open_reads_->expected == commands.size() &&
+                      queued.substr(open_reads_at_, at - open_reads_at_) == queued.substr(at);
+  if (shared) {
+    write_buf_.resize(at);
+    p = open_reads_;
+    ++p->waiting;
+    options_.metrics.shared_reads.inc();
+  } else {
+    p = std::make_shared<Pending>(ex_, commands.size());
+    pending_.push_back(p);
+    open_reads_ = sharing == Sharing::reads ? p : nullptr;
+    open_reads_at_ = at;
+    if (!writing_) {
+      writing_ = true;
+      asio::co_spawn(
+          ex_, [self = shared_from_this(), g = generation_] { return self->write_loop(g); }, asio::detached);
+    }
+    p->timer.expires_after(options_.timeout);
   }
 
-  p->timer.expires_after(options_.timeout);
   if (!p->done) {
     boost::system::error_code ec;
     co_await p->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  --p->waiting;
+  // The breaker counts the batch once, as the caller that queued it sees it.
   if (!p->done) {
-    p->abandoned = true;
-    record(false);
+    if (!shared) {
+      p->abandoned = true;
+      record(false);
+    }
     co_return make_error(ErrorKind::timeout,
                          fmt::format("Redis did not answer within {} ms", options_.timeout.count()),
                          Backend::cache);
   }
-  record(!p->error.has_value());
+  if (!shared) record(!p->error.has_value());
   if (p->error) co_return *p->error;
   options_.metrics.command_seconds.observe(Clock::now() - sent);
+  // The last of the callers to wake takes the replies; the others copy them.
+  if (p->waiting > 0) co_return p->replies;
   co_return std::move(p->replies);
 }
 
@@ -325,9 +354,13 @@ asio::awaitable<Result<std::vector<RedisReply>>> RedisConnection::exec_on(
 
 asio::awaitable<void> RedisConnection::write_loop(std::uint64_t generation) {
   auto self = shared_from_this();
+  // co_spawn runs this at once, inside the exec() that started it: let the rest of this turn's callers queue
+  // their commands first, so that they leave in this write rather than the next.
+  co_await asio::post(ex_, asio::use_awaitable);
   std::string out;
   while (generation == generation_ && connected_ && !write_buf_.empty()) {
     out.swap(write_buf_);
+    open_reads_ = nullptr;  // written: a caller from now on must send its own
     boost::system::error_code ec;
     co_await asio::async_write(socket_, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
     out.clear();
@@ -405,6 +438,7 @@ void RedisConnection::drop_connection(const std::string& why) {
   connected_ = false;
   writing_ = false;
   write_buf_.clear();
+  open_reads_ = nullptr;
   boost::system::error_code ec;
   socket_.close(ec);
   reader_.reset();

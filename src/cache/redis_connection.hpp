@@ -107,9 +107,22 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // only if `still` (checked there) says the reason still holds.
   void reconnect(std::string why, std::function<bool()> still = nullptr);
 
+  // Whether a caller's commands may be answered with another caller's replies (see exec).
+  enum class Sharing {
+    alone,  // always sent as the caller's own
+    reads,  // read-only: one batch, byte for byte the same as the batch queued just before it and not yet
+            // written, rides on that batch's replies instead of being sent again
+  };
+
   // Sends the commands in one write and returns their replies in order. A Redis error reply (e.g. WRONGTYPE)
   // is a reply, not a failure; failures are connection loss, timeout and an open breaker.
-  asio::awaitable<Result<std::vector<RedisReply>>> exec(std::span<const RedisCommand> commands);
+  // With Sharing::reads, the same reads queued back to back in one turn of the event loop (many requests for
+  // one hot key) go to Redis once and every caller gets a copy of the replies. That answers each of them as
+  // its own commands would have been: the shared batch had not been written when the later caller asked, so
+  // Redis runs it after everything that completed before either caller asked, and nothing this connection
+  // sends comes between the two.
+  asio::awaitable<Result<std::vector<RedisReply>>> exec(std::span<const RedisCommand> commands,
+                                                        Sharing sharing = Sharing::alone);
 
   // Sends `commands` to another node of the cluster, `node`, on a short-lived connection (after AUTH when the
   // URL has a password) and returns their replies, within the command timeout; the caller's tracking, breaker
@@ -148,6 +161,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   RespReader reader_;
   std::string write_buf_;
   std::deque<std::shared_ptr<Pending>> pending_;
+  // The last batch in write_buf_ when it may be shared (Sharing::reads), and where its bytes begin there;
+  // null once it is written or anything is queued after it.
+  std::shared_ptr<Pending> open_reads_;
+  std::size_t open_reads_at_ = 0;
   std::uint64_t generation_ = 0;
   bool connected_ = false;
   bool connecting_ = false;  // a connect attempt is under way: callers wait for it (up to their timeout)

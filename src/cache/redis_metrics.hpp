@@ -11,6 +11,7 @@ struct RedisMetrics {
   metrics::Histogram command_seconds;  // one exec(): the commands written together, until their last reply
   metrics::Counter connects, disconnects, breaker_trips;
   metrics::Counter ask_redirects;  // commands sent again with ASKING to the node importing the slot
+  metrics::Counter shared_reads;   // exec() calls answered with the replies of the same reads queued before
   metrics::Gauge breakers_open;
   static RedisMetrics on(metrics::Registry& registry);
 };

@@ -104,7 +104,7 @@ class RedisStore final : public Store {
     if (derived && read_wal_fence_) cmds.push_back({"GET", fence_key});  // after the generation: see Lookup
     cmds.push_back({"GET", out.key});
     cmds.push_back({"PTTL", out.key});
-    auto r = co_await conn_->exec(cmds);
+    auto r = co_await conn_->exec(cmds, RedisConnection::Sharing::reads);
     if (!r) co_return r.error();
     bool asked = false;  // a reply came from another node (ASK)
     if (has_ask(*r)) {
@@ -141,7 +141,7 @@ class RedisStore final : public Store {
       known_generation_ = out.generation;
       out.key = resolve(known_generation_);
       const RedisCommand again[] = {{"GET", out.key}, {"PTTL", out.key}};
-      r = co_await conn_->exec(again);
+      r = co_await conn_->exec(again, RedisConnection::Sharing::reads);
       if (!r) co_return r.error();
       if (has_ask(*r)) {
         auto followed = co_await follow_asks(*conn_, again, *r);
@@ -173,7 +173,7 @@ class RedisStore final : public Store {
     const auto fence_key = keys::wal_fence();
     const RedisCommand cmds[] = {{"GET", gen_key}, {"GET", fence_key}};
     const auto sent = std::span(cmds, read_wal_fence_ ? 2 : 1);
-    auto r = co_await conn_->exec(sent);
+    auto r = co_await conn_->exec(sent, RedisConnection::Sharing::reads);
     if (!r) co_return r.error();
     if (has_ask(*r)) {
       if (auto followed = co_await follow_asks(*conn_, sent, *r); !followed) co_return followed.error();

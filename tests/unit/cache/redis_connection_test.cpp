@@ -140,6 +140,31 @@ struct RedisConnectionTest : ::testing::Test, test::Loop {
     auto r = co_await conn->exec(cmd);
     co_return r;
   }
+  // `what` as a batch that may share another's replies (Sharing::reads), or not.
+  asio::awaitable<Result<std::vector<RedisReply>>> read(std::vector<std::string> what,
+                                                        RedisConnection::Sharing sharing) {
+    std::vector<RedisCommand> cmds;
+    for (const auto& w : what) cmds.push_back({"ECHO", w});
+    auto r = co_await conn->exec(cmds, sharing);
+    co_return r;
+  }
+  // Starts every batch in the same turn of the loop and runs it until all have answered.
+  std::vector<Result<std::vector<RedisReply>>> all_at_once(
+      const std::vector<std::pair<std::vector<std::string>, RedisConnection::Sharing>>& batches) {
+    std::vector<std::future<Result<std::vector<RedisReply>>>> calls;
+    for (const auto& [what, sharing] : batches) {
+      calls.push_back(asio::co_spawn(ctx, read(what, sharing), asio::use_future));
+    }
+    ctx.restart();
+    for (auto& c : calls) {
+      while (c.wait_for(0s) != std::future_status::ready) ctx.run_one();
+    }
+    std::vector<Result<std::vector<RedisReply>>> out;
+    for (auto& c : calls) out.push_back(c.get());
+    return out;
+  }
+  static constexpr auto shared = RedisConnection::Sharing::reads;
+  static constexpr auto alone = RedisConnection::Sharing::alone;
   // Runs the loop for `d` (timers, reconnects) without waiting on anything in particular.
   void pass(std::chrono::milliseconds d) {
     ctx.restart();
@@ -241,6 +266,71 @@ TEST_F(RedisConnectionTest, ALostConnectionFailsItsCallersAndIsReopened) {
   auto again = run(echo("again"));
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ((*again)[0].str, "again");
+}
+
+// Many requests for one hot key in one turn: their identical read batches go to Redis once (twice at most: on
+// an idle connection the first batch is written at once, before the others are asked for), and each caller
+// gets the replies.
+TEST_F(RedisConnectionTest, TheSameReadsQueuedBackToBackInOneTurnAreSentOnceAndAnswerEveryCaller) {
+  ASSERT_TRUE(run(echo("warm-up")));
+  redis.commands.clear();
+  const auto out = all_at_once(std::vector(5, std::pair{std::vector<std::string>{"k", "ttl"}, shared}));
+  for (const auto& r : out) {
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[0].str, "k");
+    EXPECT_EQ((*r)[1].str, "ttl");
+  }
+  EXPECT_LE(redis.commands.size(), 4u) << "five callers, their batch of two commands sent at most twice";
+}
+
+// Only the batch just before, unwritten, and only byte for byte: a different batch between two identical
+// ones, a caller that did not ask to share, or a batch already written each make the later caller send its
+// own.
+TEST_F(RedisConnectionTest, ReadsAreSharedOnlyWithTheUnwrittenIdenticalBatchJustBeforeThem) {
+  ASSERT_TRUE(run(echo("warm-up")));
+  redis.commands.clear();
+  auto out = all_at_once({{{"k"}, shared}, {{"other"}, shared}, {{"k"}, shared}});
+  for (const auto& r : out) ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ((*out[2])[0].str, "k");
+  EXPECT_EQ(redis.commands.size(), 3u) << "a batch between them: not shared";
+
+  redis.commands.clear();
+  out = all_at_once({{{"k"}, shared}, {{"k"}, alone}, {{"k", "k"}, shared}});
+  for (const auto& r : out) ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(redis.commands.size(), 4u) << "a caller that shares nothing, and a longer batch: not shared";
+
+  // The first batch is written (Redis holds its answer back) before the second is asked for: the second is
+  // sent on its own, so that it sees whatever completed in between.
+  redis.commands.clear();
+  redis.hold = true;
+  auto first = asio::co_spawn(ctx, read({"k"}, shared), asio::use_future);
+  pass(10ms);
+  ASSERT_EQ(redis.commands.size(), 1u);
+  auto second = asio::co_spawn(ctx, read({"k"}, shared), asio::use_future);
+  pass(10ms);
+  EXPECT_EQ(redis.commands.size(), 2u) << "a written batch is not shared";
+  redis.release();
+  ctx.restart();
+  while (second.wait_for(0s) != std::future_status::ready) ctx.run_one();
+  ASSERT_TRUE(first.get());
+  ASSERT_TRUE(second.get());
+}
+
+// A shared batch that times out fails all its callers, but counts once toward the breaker (three failures):
+// five callers of one late batch leave it closed.
+TEST_F(RedisConnectionTest, ASharedBatchThatTimesOutCountsOnceTowardTheBreaker) {
+  ASSERT_TRUE(run(echo("warm-up")));
+  redis.hold = true;
+  const auto late = all_at_once(std::vector(5, std::pair{std::vector<std::string>{"k"}, shared}));
+  for (const auto& r : late) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+  }
+  redis.release();
+  auto next = run(echo("next"));
+  ASSERT_TRUE(next) << "the breaker opened: " << next.error().message;
+  EXPECT_EQ((*next)[0].str, "next");
 }
 
 }  // namespace
