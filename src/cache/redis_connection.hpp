@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -60,10 +61,12 @@ bool is_ask(const RedisReply& r);
 // The node an ASK reply names; nothing for any other reply.
 std::optional<ClusterNode> ask_target(const RedisReply& r);
 
-using RedisCommand = std::vector<std::string_view>;
+// A command's words. Up to six are held in place (every command on the request path), so building one
+// allocates nothing.
+using RedisCommand = boost::container::small_vector<std::string_view, 6>;
 
-// Appends `cmd` to `out` in RESP (hiredis's formatter); false when it cannot be formatted.
-bool append_command(std::string& out, const RedisCommand& cmd);
+// Appends `cmd` to `out` in RESP, as an array of bulk strings.
+void append_command(std::string& out, const RedisCommand& cmd);
 
 // A TCP connection to host:port, resolved and connected within `within`; nothing when either step fails or
 // the time runs out.

@@ -96,7 +96,7 @@ class RedisStore final : public Store {
     const bool track =
         redirect.epoch != 0 && (session != tracked_session_ || redirect.epoch != tracked_epoch_);
     const std::string client_id = std::to_string(redirect.client_id);
-    std::vector<RedisCommand> cmds;
+    boost::container::small_vector<RedisCommand, 5> cmds;  // at most five: no allocation
     if (track) cmds.push_back({"CLIENT", "TRACKING", "on", "REDIRECT", client_id, "NOLOOP"});
     const auto gen_key = keys::generation();
     const auto fence_key = keys::wal_fence();

@@ -11,8 +11,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <hiredis/hiredis.h>
+
 #include <deque>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -119,6 +122,45 @@ class ScriptedRedis {
   std::string buffer_;
   std::deque<std::string> queued_;
 };
+
+// Commands are written in RESP by append_command; hiredis's own formatter is the oracle: the same bytes for
+// empty, binary and long arguments, and for the commands the store sends.
+TEST(AppendCommand, WritesWhatHiredisFormatterWrites) {
+  auto hiredis = [](const RedisCommand& cmd) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> argl;
+    for (auto a : cmd) {
+      argv.push_back(a.data());
+      argl.push_back(a.size());
+    }
+    char* formatted = nullptr;
+    const int n = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), argl.data());
+    std::string out(formatted, static_cast<std::size_t>(n));
+    redisFreeCommand(formatted);
+    return out;
+  };
+  const std::string binary("a\0b\r\nc", 7);
+  const std::string long_arg(100000, 'x');
+  std::vector<RedisCommand> cases = {
+      {"PING"},           {"GET", "cachelab:v1:product:1"},
+      {"SET", "k", ""},   {"ECHO", binary},
+      {"ECHO", long_arg}, {"CLIENT", "TRACKING", "on", "REDIRECT", "12345", "NOLOOP"}};
+  std::mt19937 rng(7);
+  std::vector<std::string> random_args;
+  for (int i = 0; i < 200; ++i) {
+    std::string a(rng() % 40, '\0');
+    for (auto& c : a) c = static_cast<char>(rng());
+    random_args.push_back(std::move(a));
+  }
+  for (int i = 0; i + 5 <= 200; i += 5) {
+    cases.push_back({random_args.begin() + i, random_args.begin() + i + 1 + static_cast<int>(rng() % 4)});
+  }
+  for (const auto& cmd : cases) {
+    std::string ours = "prefix";
+    append_command(ours, cmd);
+    EXPECT_EQ(ours, "prefix" + hiredis(cmd)) << cmd[0];
+  }
+}
 
 struct RedisConnectionTest : ::testing::Test, test::Loop {
   ScriptedRedis redis{ctx};
