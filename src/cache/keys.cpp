@@ -5,14 +5,6 @@
 
 namespace cachelab::cache::keys {
 
-std::string generation() {
-  return "cachelab:meta:{v1}:generation";
-}
-
-std::string wal_fence() {
-  return "cachelab:meta:{v1}:wal-fence";
-}
-
 std::string lease(std::string_view resolved_key) {
   if (resolved_key.substr(0, prefix.size()) == prefix) resolved_key.remove_prefix(prefix.size());
   return fmt::format("{}lease:{}", prefix, resolved_key);

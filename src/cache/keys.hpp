@@ -26,12 +26,16 @@ inline constexpr std::string_view generation_placeholder = "{gen}";
 // cachelab:meta:{v1}:generation — the catalog generation (an integer; absent means 0). Deliberately outside
 // the `cachelab:{v1}:*` namespace: a flush must never reset it, or a load that started before the flush could
 // find the same number again after later writes and store a stale value (an ABA). A flush bumps it instead.
-std::string generation();
+inline constexpr std::string_view generation() {
+  return "cachelab:meta:{v1}:generation";
+}
 // cachelab:meta:{v1}:wal-fence — with a PostgreSQL read replica: the primary's WAL position past the last
 // write that was invalidated (a decimal integer; absent means 0). A load after a miss reads the replica only
 // once it has replayed that far (db/pg_catalog). Outside `cachelab:{v1}:*` for the generation's reason: a
 // flush must keep it.
-std::string wal_fence();
+inline constexpr std::string_view wal_fence() {
+  return "cachelab:meta:{v1}:wal-fence";
+}
 // cachelab:{v1}:product:{id}
 std::string product(std::int64_t id);
 // cachelab:{v1}:g{gen}:products:limit={limit}:offset={offset}

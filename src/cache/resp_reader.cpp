@@ -3,19 +3,24 @@
 #include <hiredis/read.h>
 
 #include <algorithm>
-#include <memory>
+#include <new>
 
 namespace cachelab::cache {
 
 namespace {
 
-// hiredis builds a reply by calling these for each item, parents before children. A root item is allocated
-// and becomes the reply hiredis hands back (or frees with free_reply on an error); a child is appended to
-// its parent's elements and the returned pointer is where hiredis puts the child's own children.
+// hiredis builds a reply by calling these for each item, parents before children. A root item goes into
+// the RespReader's own slot (the reader's privdata), not a new allocation: hiredis hands a root back before
+// it begins the next one, and next() moves it out, so one slot is enough. A child is appended to its
+// parent's elements and the returned pointer is where hiredis puts the child's own children.
 // Only the last element of an array is ever being filled: hiredis moves to the next sibling when the
 // previous one is complete, so appending never moves an element that is still referenced.
 void* place(const redisReadTask* task, RedisReply value) {
-  if (task->parent == nullptr) return new RedisReply(std::move(value));
+  if (task->parent == nullptr) {
+    auto* root = static_cast<RedisReply*>(task->privdata);
+    *root = std::move(value);
+    return root;
+  }
   auto* parent = static_cast<RedisReply*>(task->parent->obj);
   parent->elements.push_back(std::move(value));
   return &parent->elements.back();
@@ -59,9 +64,10 @@ void* create_nil(const redisReadTask* task) {
   return place(task, RedisReply{});
 }
 
-// Called on the root only; the root owns its children.
+// Called on the root only (a reply abandoned after an error, or the reader freed mid-reply): the slot is
+// emptied, children with it, and stays the reader's.
 void free_reply(void* reply) {
-  delete static_cast<RedisReply*>(reply);
+  *static_cast<RedisReply*>(reply) = RedisReply{};
 }
 
 redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer, create_nil,
@@ -71,6 +77,7 @@ redisReplyObjectFunctions reply_functions = {create_string, create_array, create
 
 RespReader::RespReader() : reader_(redisReaderCreateWithFunctions(&reply_functions)) {
   if (reader_ == nullptr) throw std::bad_alloc();
+  reader_->privdata = &root_;
 }
 
 RespReader::~RespReader() {
@@ -84,8 +91,10 @@ bool RespReader::feed(std::string_view bytes) {
 std::optional<RedisReply> RespReader::next() {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_, &raw) != REDIS_OK || raw == nullptr) return std::nullopt;
-  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
-  return std::move(*reply);
+  auto* root = static_cast<RedisReply*>(raw);
+  std::optional<RedisReply> reply(std::move(*root));
+  *root = RedisReply{};
+  return reply;
 }
 
 bool RespReader::failed() const {
@@ -99,7 +108,8 @@ std::string RespReader::error() const {
 void RespReader::reset() {
   redisReader* fresh = redisReaderCreateWithFunctions(&reply_functions);
   if (fresh == nullptr) throw std::bad_alloc();
-  redisReaderFree(reader_);
+  redisReaderFree(reader_);  // empties the slot if a reply was half read
+  fresh->privdata = &root_;
   reader_ = fresh;
 }
 

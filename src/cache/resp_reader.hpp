@@ -45,6 +45,7 @@ class RespReader {
   void reset();
 
  private:
+  RedisReply root_;  // the reply being read: hiredis builds it here (see place() in the .cpp)
   redisReader* reader_ = nullptr;
 };
 

@@ -66,9 +66,9 @@ TEST(Keys, EveryKeySharesOneClusterHashTag) {
     const auto close = key.find('}', open + 1);
     return std::string(key.substr(open + 1, close - open - 1));
   };
-  for (const auto& k :
-       {keys::product(1), keys::categories(), keys::products_page(1, 0), keys::search("a{b}", 1, 0),
-        keys::top_products(1, 5), keys::generation(), keys::wal_fence(), keys::lease(keys::product(1))}) {
+  for (const auto& k : {keys::product(1), keys::categories(), keys::products_page(1, 0),
+                        keys::search("a{b}", 1, 0), keys::top_products(1, 5), std::string(keys::generation()),
+                        std::string(keys::wal_fence()), keys::lease(keys::product(1))}) {
     EXPECT_EQ(tag(k), "v1") << k;
   }
 }
@@ -85,8 +85,8 @@ TEST(ClusterSlot, IsTheOneRedisComputes) {
   EXPECT_EQ(key_slot("x{"), 3596);
   EXPECT_EQ(key_slot(""), 0);
   EXPECT_EQ(key_slot("cachelab:{v1}:x"), 1165);
-  for (const auto& k :
-       {keys::product(7), keys::generation(), keys::wal_fence(), keys::lease(keys::product(7))})
+  for (const auto& k : {keys::product(7), std::string(keys::generation()), std::string(keys::wal_fence()),
+                        keys::lease(keys::product(7))})
     EXPECT_EQ(key_slot(k), 1165) << k;
 }
 

@@ -92,5 +92,26 @@ TEST(RespReader, AFailureInsideAnArrayFreesWhatWasBuilt) {
   EXPECT_TRUE(r.failed());
 }
 
+// The reply being built lives in the reader (no allocation per reply): what a half-read reply had put there
+// must not leak into the next connection's first reply, nor one reply's elements into the next's.
+TEST(RespReader, NothingOfAHalfReadOrEarlierReplyShowsInTheNext) {
+  RespReader r;
+  r.feed("*3\r\n$3\r\nabc\r\n:7\r\n");  // two of three elements, then the connection is lost
+  EXPECT_FALSE(r.next());
+  r.reset();
+  r.feed("*1\r\n:1\r\n+OK\r\n");
+  auto first = r.next();
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->type, RedisReply::Type::array);
+  ASSERT_EQ(first->elements.size(), 1u);
+  EXPECT_EQ(first->elements[0].integer, 1);
+  auto second = r.next();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->type, RedisReply::Type::status);
+  EXPECT_EQ(second->str, "OK");
+  EXPECT_TRUE(second->elements.empty());
+  EXPECT_FALSE(r.next());
+}
+
 }  // namespace
 }  // namespace cachelab::cache
