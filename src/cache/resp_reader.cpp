@@ -91,10 +91,8 @@ bool RespReader::feed(std::string_view bytes) {
 std::optional<RedisReply> RespReader::next() {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_, &raw) != REDIS_OK || raw == nullptr) return std::nullopt;
-  auto* root = static_cast<RedisReply*>(raw);
-  std::optional<RedisReply> reply(std::move(*root));
-  *root = RedisReply{};
-  return reply;
+  // Moved out of the slot; the next root overwrites what is left there (place()).
+  return std::move(*static_cast<RedisReply*>(raw));
 }
 
 bool RespReader::failed() const {
