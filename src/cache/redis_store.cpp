@@ -214,16 +214,30 @@ class RedisStore final : public Store {
     if (!r) co_return r.error();
     const auto& reply = (*r)[0];
     if (reply.type == RedisReply::Type::integer) {
-      co_return Invalidated{static_cast<std::int64_t>(reply.integer), !waits() || acknowledged((*r)[1])};
+      const Invalidated done{static_cast<std::int64_t>(reply.integer), !waits() || acknowledged((*r)[1])};
+      if (!waits()) co_await settle(writer);
+      co_return done;
     }
     if (writer.cluster() && reply.type == RedisReply::Type::error &&
         (reply.str.starts_with("ASK ") || reply.str.starts_with("TRYAGAIN"))) {
       auto generation = co_await invalidate_key_by_key(writer, drop, wal_fence);
       if (!generation) co_return generation.error();
+      if (!waits()) co_await settle(writer);
       // Part of it went to the importing node on a connection WAIT cannot speak for: sent again later.
       co_return Invalidated{*generation, !waits()};
     }
     co_return unexpected_reply(reply);
+  }
+
+  // Redis answers the script and tells the tracking clients (other processes' near caches) in the same
+  // turn of its event loop, and may write our answer first: one more round trip, read only in a later
+  // turn, returns once every invalidation of the script is in its listener's socket, so that the write's
+  // answer never reaches a client before the other processes can know. (WAIT, when it runs, answers in a
+  // later turn already.) Its failure is not the write's: the invalidation went through.
+  static boost::asio::awaitable<void> settle(RedisConnection& writer) {
+    const RedisCommand ping[] = {{"PING"}};
+    auto r = co_await writer.exec(ping);
+    (void)r;
   }
 
   // While a Redis Cluster moves cachelab's slot, key by key, a script over several keys is refused (TRYAGAIN
