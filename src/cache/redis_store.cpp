@@ -215,26 +215,28 @@ class RedisStore final : public Store {
     const auto& reply = (*r)[0];
     if (reply.type == RedisReply::Type::integer) {
       const Invalidated done{static_cast<std::int64_t>(reply.integer), !waits() || acknowledged((*r)[1])};
-      if (!waits()) co_await settle(writer);
+      co_await settle(writer);
       co_return done;
     }
     if (writer.cluster() && reply.type == RedisReply::Type::error &&
         (reply.str.starts_with("ASK ") || reply.str.starts_with("TRYAGAIN"))) {
       auto generation = co_await invalidate_key_by_key(writer, drop, wal_fence);
       if (!generation) co_return generation.error();
-      if (!waits()) co_await settle(writer);
+      co_await settle(writer);
       // Part of it went to the importing node on a connection WAIT cannot speak for: sent again later.
       co_return Invalidated{*generation, !waits()};
     }
     co_return unexpected_reply(reply);
   }
 
-  // Redis answers the script and tells the tracking clients (other processes' near caches) in the same
-  // turn of its event loop, and may write our answer first: one more round trip, read only in a later
-  // turn, returns once every invalidation of the script is in its listener's socket, so that the write's
-  // answer never reaches a client before the other processes can know. (WAIT, when it runs, answers in a
-  // later turn already.) Its failure is not the write's: the invalidation went through.
-  static boost::asio::awaitable<void> settle(RedisConnection& writer) {
+  // Redis answers the script and queues its invalidations for the tracking clients (other processes' near
+  // caches) in the same turn of its event loop, and may write our answer first: one more round trip on the
+  // same connection, read only in a later turn, returns once every invalidation that node sent is in its
+  // listener's socket, so that no client has the write's answer before the other processes' listeners have
+  // the invalidation to read. Not sent when WAIT ran: its answer comes in a later turn already. Its failure
+  // is not the write's: the invalidation went through.
+  boost::asio::awaitable<void> settle(RedisConnection& writer) const {
+    if (waits()) co_return;
     const RedisCommand ping[] = {{"PING"}};
     auto r = co_await writer.exec(ping);
     (void)r;

@@ -5,16 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include <hiredis/hiredis.h>
 
-#include <deque>
 #include <optional>
 #include <random>
 #include <string>
@@ -24,7 +19,6 @@ namespace cachelab::cache {
 namespace {
 
 using namespace std::chrono_literals;
-using tcp = asio::ip::tcp;
 
 using test::ScriptedRedis;
 
