@@ -7,7 +7,7 @@
 #     server (when varnishd is installed), the database path (requests' queries pipelined on a busy connection,
 #     the default --db-pipeline-depth 4) beside pgbench running its query (when pgbench is installed) and beside
 #     itself one request per connection (the second server, --db-pipeline-depth 1): medians of
-#     BENCH_ROUNDS interleaved rounds, each row's ratio to /health and to its peer;
+#     BENCH_ROUNDS interleaved rounds, each row's ratio to /health and to its peer (of the medians, and round by round);
 #  3. the near cache's staleness window: one process writes, another reads (bench/staleness.mjs);
 #  4. the catalog analytics endpoints, cache hit vs ?cache=bypass, at scale 1 and scale 100 (a second database,
 #     cachelab_s100, seeded once with `cachelab seed --scale 100`).
@@ -43,7 +43,12 @@ run() {  # name path [seconds] [base URL, default cachelab's]: one measurement, 
     "$(json_get "$TMP/$1.json" latency_ms.p99)"
   local errors
   errors=$(json_get "$TMP/$1.json" error_rate)
-  awk -v e="$errors" 'BEGIN { exit !(e > 0) }' && echo "warning: $2 had an error rate of $errors" >&2
+  if awk -v e="$errors" 'BEGIN { exit !(e > 0) }'; then
+    echo "warning: $2 had an error rate of $errors: $("$NODE" -e 'const e = JSON.parse(require("fs").readFileSync(process.argv[1])).errors;
+console.log(Object.entries(e).filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(", "))' "$TMP/$1.json")" >&2
+    # What the server said meanwhile (its log is at warn level), when the row was one of ours.
+    if [[ -z ${4:-} ]]; then grep -h '"level":"error"\|timeout\|unavailable\|refused' "$TMP/server-$PORT.log" 2>/dev/null | tail -3 >&2 || true; fi
+  fi
   return 0
 }
 record() {  # name req/s p50 p99: one round's figures
@@ -121,9 +126,9 @@ for round in $(seq "$ROUNDS"); do
   echo "bench: round $round of $ROUNDS" >&2
   run health /health
   ((HAVE_NGINX)) && run nginx /health "$SECONDS_EACH" "http://127.0.0.1:$NPORT"
-  run page /  # the dashboard's HTML, from memory (http/static_files)
   run hit /products/1
   run redis /products/1 "$SECONDS_EACH" "http://127.0.0.1:$RPORT"
+  run page /  # the dashboard's HTML, from memory (http/static_files)
   ((HAVE_VARNISH)) && run varnish /products/1 "$SECONDS_EACH" "http://127.0.0.1:$VPORT"
   run bypass "/products/1?cache=bypass"
   run single "/products/1?cache=bypass" "$SECONDS_EACH" "http://127.0.0.1:$RPORT"
@@ -145,9 +150,19 @@ for key in "${SHOWN[@]}"; do
   printf "%-38s %10s %9s %9s %10sx   %s\n" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "$ratio" "${ALL[$key]}"
 done
 echo
-vs() {  # label a b: the ratio of two rows' medians, when both were measured
+# label a b: the ratio of two rows' medians, when both were measured; then the same ratio round by round (the
+# two rows' figures of one round, measured tens of seconds apart rather than minutes): their median and range,
+# which show how much of a ratio is the machine's drift between rounds.
+vs() {
   [[ -n ${RPS[$2]:-} && -n ${RPS[$3]:-} ]] && awk -v l="$1" -v a="${RPS[$2]}" -v b="${RPS[$3]}" \
-    'BEGIN { printf "%-36s %.2fx\n", l, a / b }'
+    -v ra="${ALL[$2]}" -v rb="${ALL[$3]}" 'BEGIN {
+      printf "%-36s %.2fx", l, a / b
+      n = split(ra, x, " "); if (n != split(rb, y, " ") || n < 2) { print ""; exit }
+      for (i = 1; i <= n; i++) r[i] = x[i] / y[i]
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+      m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+      printf "   round by round: median %.2fx, %.2f-%.2fx\n", m, r[1], r[n]
+    }'
   return 0
 }
 vs "/health vs nginx:" health nginx

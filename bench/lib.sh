@@ -19,7 +19,8 @@ median_of() { awk -v l="$2" -v c="$3" '$1 == l { print $c }' "$1" | median; }
 # start_server PORT [serve flags…]: a release cachelab in the background, waited for; sets SERVER.
 start_server() {
   local port=$1; shift
-  "$BIN" serve --port "$port" --log-level warn "$@" >/dev/null 2>&1 &
+  # Its warnings and errors go to $TMP/server-PORT.log, for a row that reports errors to quote.
+  "$BIN" serve --port "$port" --log-level warn "$@" >"${TMP:-/tmp}/server-$port.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && return; sleep 0.05; done
   echo "bench: cachelab did not start on port $port" >&2
