@@ -16,7 +16,7 @@ help:
 	@echo "make fuzz   every libFuzzer target for FUZZ_SECONDS each (default 300; make test replays their corpora)"
 	@echo "make faults  the fault suite at full length against the release binary (figures in build/faults-report.md)"
 	@echo "make image-test  build the Containerfile with podman and run the image against private backends"
-	@echo "make bench  build release, start backends, print wrk figures and ratios"
+	@echo "make bench  build release, start backends, measure the HTTP rows and peers with cachelab load (after an agreement check against wrk) and pgbench, print medians and ratios"
 	@echo "make soak   build release, run the near cache's 10-minute memory soak (bench/l1_soak.sh)"
 	@echo "make bench-replica  build release, start a read replica, measure the WAL-fence rule's cost (bench/replica_fence.sh)"
 	@echo "make bench-cluster  build release, start a local Redis Cluster, compare its hit path with one node (bench/cluster.sh)"
