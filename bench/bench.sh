@@ -46,8 +46,10 @@ run() {  # name path [seconds] [base URL, default cachelab's]: one measurement, 
   if awk -v e="$errors" 'BEGIN { exit !(e > 0) }'; then
     echo "warning: $2 had an error rate of $errors: $("$NODE" -e 'const e = JSON.parse(require("fs").readFileSync(process.argv[1])).errors;
 console.log(Object.entries(e).filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(", "))' "$TMP/$1.json")" >&2
-    # What the server said meanwhile (its log is at warn level), when the row was one of ours.
-    if [[ -z ${4:-} ]]; then grep -h '"level":"error"\|timeout\|unavailable\|refused' "$TMP/server-$PORT.log" 2>/dev/null | tail -3 >&2 || true; fi
+    # What the server said meanwhile, when it was a cachelab of this sitting (each logs to server-PORT.log at
+    # warn level; a peer has no such log).
+    local url=${4:-$URL}
+    grep -h '"level":"error"\|timeout\|unavailable\|refused' "$TMP/server-${url##*:}.log" 2>/dev/null | tail -3 >&2 || true
   fi
   return 0
 }
@@ -154,16 +156,14 @@ echo
 # two rows' figures of one round, measured tens of seconds apart rather than minutes): their median and range,
 # which show how much of a ratio is the machine's drift between rounds.
 vs() {
-  [[ -n ${RPS[$2]:-} && -n ${RPS[$3]:-} ]] && awk -v l="$1" -v a="${RPS[$2]}" -v b="${RPS[$3]}" \
-    -v ra="${ALL[$2]}" -v rb="${ALL[$3]}" 'BEGIN {
-      printf "%-36s %.2fx", l, a / b
-      n = split(ra, x, " "); if (n != split(rb, y, " ") || n < 2) { print ""; exit }
-      for (i = 1; i <= n; i++) r[i] = x[i] / y[i]
-      for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
-      m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-      printf "   round by round: median %.2fx, %.2f-%.2fx\n", m, r[1], r[n]
-    }'
-  return 0
+  [[ -n ${RPS[$2]:-} && -n ${RPS[$3]:-} ]] || return 0
+  awk -v l="$1" -v a="${RPS[$2]}" -v b="${RPS[$3]}" 'BEGIN { printf "%-36s %.2fx", l, a / b }'
+  local rounds
+  rounds=$(wc -l <"$TMP/$2.rounds")
+  if ((rounds < 2 || rounds != $(wc -l <"$TMP/$3.rounds"))); then echo; return 0; fi
+  paste -d' ' "$TMP/$2.rounds" "$TMP/$3.rounds" | awk '{ print $1 / $4 }' | sort -g >"$TMP/ratios"
+  awk -v m="$(median <"$TMP/ratios")" -v lo="$(head -1 "$TMP/ratios")" -v hi="$(tail -1 "$TMP/ratios")" \
+    'BEGIN { printf "   round by round: median %.2fx, %.2f-%.2fx\n", m, lo, hi }'
 }
 vs "/health vs nginx:" health nginx
 vs "near-cache hit vs Varnish hit:" hit varnish
