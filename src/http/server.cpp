@@ -147,8 +147,11 @@ void warn_refused(Server::State& state, std::string_view why) {
 
 // Out of descriptors (EMFILE/ENFILE): the pending connection would sit in the backlog, and the acceptor
 // would wake for it again at once. Free the spare descriptor, accept the connection, tell it 503 in one
-// non-blocking write (a fresh socket's send buffer holds it) and close it, then take the spare back.
+// non-blocking write (a fresh socket's send buffer holds it) and close it, then take the spare back. Another
+// thread may take the freed descriptor first (a reconnect to PostgreSQL or Redis); the spare is then taken
+// back at the next turn that finds one free, not lost for the process's life.
 void refuse_without_descriptors(Server::State& state) {
+  if (state.spare_fd < 0) state.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (state.spare_fd < 0) return;
   ::close(state.spare_fd);
   state.spare_fd = -1;

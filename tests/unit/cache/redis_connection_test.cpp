@@ -139,6 +139,19 @@ TEST_F(RedisConnectionTest, CommandsOfOneTurnLeaveInOneWriteAndRepliesReachTheir
   EXPECT_EQ(redis.commands_per_read[0], 5u) << "the five commands of one turn arrive in one write";
 }
 
+TEST_F(RedisConnectionTest, AReplyLargerThanTheReadBufferArrivesWholeAndTheNextOneAfterIt) {
+  // The read buffer is 16 KiB: a 200 KB value comes in many reads, and the reply behind it in the same ones.
+  const std::string big(200000, 'v');
+  auto r = all_at_once({{{big}, alone}, {{"after"}, alone}});
+  ASSERT_TRUE(r[0]) << r[0].error().message;
+  ASSERT_TRUE(r[1]) << r[1].error().message;
+  ASSERT_EQ(r[0]->size(), 1u);
+  EXPECT_EQ((*r[0])[0].str.size(), big.size());
+  EXPECT_EQ((*r[0])[0].str, big);
+  ASSERT_EQ(r[1]->size(), 1u);
+  EXPECT_EQ((*r[1])[0].str, "after");
+}
+
 TEST_F(RedisConnectionTest, ALateReplyGoesToItsAbandonedCallerNotToTheNextOne) {
   ASSERT_TRUE(run(echo("warm-up")));
   redis.hold = true;
