@@ -145,13 +145,18 @@ void warn_refused(Server::State& state, std::string_view why) {
   }
 }
 
+// The descriptor held in reserve for refusals (see refuse_without_descriptors); -1 when none is free.
+int open_spare_fd() {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 // Out of descriptors (EMFILE/ENFILE): the pending connection would sit in the backlog, and the acceptor
 // would wake for it again at once. Free the spare descriptor, accept the connection, tell it 503 in one
 // non-blocking write (a fresh socket's send buffer holds it) and close it, then take the spare back. Another
 // thread may take the freed descriptor first (a reconnect to PostgreSQL or Redis); the spare is then taken
 // back at the next turn that finds one free, not lost for the process's life.
 void refuse_without_descriptors(Server::State& state) {
-  if (state.spare_fd < 0) state.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (state.spare_fd < 0) state.spare_fd = open_spare_fd();
   if (state.spare_fd < 0) return;
   ::close(state.spare_fd);
   state.spare_fd = -1;
@@ -161,7 +166,7 @@ void refuse_without_descriptors(Server::State& state) {
     ::close(fd);
     ++state.refused;
   }
-  state.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  state.spare_fd = open_spare_fd();
 }
 
 }  // namespace
@@ -171,7 +176,7 @@ Server::State::State(asio::io_context& first, ServerOptions o)
       acceptor_storage(std::in_place, first),
       acceptor(*acceptor_storage),
       refusal(too_many_connections(options)) {
-  spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  spare_fd = open_spare_fd();
 }
 
 Server::Server(std::vector<asio::io_context*> contexts, std::vector<Handler> handlers, ServerOptions options)
