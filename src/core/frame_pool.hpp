@@ -41,10 +41,11 @@ inline constexpr std::size_t class_count = largest_block / class_bytes;
 
 // This thread's figures, for tests and for a profile's reader.
 struct Stats {
-  std::uint64_t reused = 0;     // frames served from the lists
-  std::uint64_t allocated = 0;  // frames that took a new block (the lists had none of their class)
-  std::uint64_t freed = 0;      // blocks given back to the heap (too large, lists full, or the thread ended)
-  std::size_t kept_bytes = 0;   // free blocks in the lists now
+  std::uint64_t reused = 0;  // frames served from the lists
+  std::uint64_t allocated =
+      0;                    // frames that took a new block (none kept of their class, or over largest_block)
+  std::uint64_t freed = 0;  // blocks given back to the heap (too large, lists full, or the thread ended)
+  std::size_t kept_bytes = 0;  // free blocks in the lists now
 };
 
 namespace detail {
@@ -62,6 +63,17 @@ struct Lists {
 };
 inline constinit thread_local Lists lists{};
 
+// Sizes 1..largest_block are pooled, in classes 0..class_count-1; a class's blocks are block_bytes(c) long.
+constexpr bool pooled(std::size_t bytes) {
+  return bytes - 1 < largest_block;
+}
+constexpr std::size_t class_of(std::size_t bytes) {
+  return (bytes + class_bytes - 1) / class_bytes - 1;
+}
+constexpr std::size_t block_bytes(std::size_t c) {
+  return (c + 1) * class_bytes;
+}
+
 // Gives every kept block back to the heap and sends later frees there too: what a thread's exit does.
 inline void close_thread_lists() {
   Lists& l = lists;
@@ -69,7 +81,7 @@ inline void close_thread_lists() {
     while (Block* b = l.head[c]) {
       l.head[c] = b->next;
 #ifdef CACHELAB_FRAME_POOL_ASAN
-      ASAN_UNPOISON_MEMORY_REGION(b, (c + 1) * class_bytes);
+      ASAN_UNPOISON_MEMORY_REGION(b, block_bytes(c));
 #endif
       boost::asio::aligned_delete(b);
       ++l.stats.freed;
@@ -87,13 +99,6 @@ struct Reaper {
 };
 inline thread_local Reaper reaper;
 
-constexpr std::size_t class_of(std::size_t bytes) {
-  return (bytes + class_bytes - 1) / class_bytes - 1;
-}
-constexpr bool pooled(std::size_t bytes) {
-  return bytes - 1 < largest_block;
-}  // 1..largest_block
-
 }  // namespace detail
 
 inline void* allocate(std::size_t bytes, std::size_t align) {
@@ -104,7 +109,7 @@ inline void* allocate(std::size_t bytes, std::size_t align) {
     return boost::asio::aligned_new(align, bytes);
   }
   const std::size_t c = class_of(bytes);
-  const std::size_t size = (c + 1) * class_bytes;
+  const std::size_t size = block_bytes(c);
   if (Block* b = l.head[c]; b && align <= alignof(std::max_align_t)) {
     ++l.stats.reused;
     l.head[c] = b->next;
@@ -126,7 +131,7 @@ inline void deallocate(void* pointer, std::size_t bytes) {
   Lists& l = lists;
   if (pooled(bytes) && !l.closed) {
     const std::size_t c = class_of(bytes);
-    const std::size_t size = (c + 1) * class_bytes;
+    const std::size_t size = block_bytes(c);
     if (l.stats.kept_bytes + size <= kept_bytes_max) {
       l.head[c] = ::new (pointer) Block{l.head[c]};
       l.stats.kept_bytes += size;
