@@ -22,6 +22,9 @@ ROUNDS=${AB_ROUNDS:-8} SECONDS_EACH=${AB_SECONDS:-5} CONNS=${AB_CONNECTIONS:-64}
 PORT=${BENCH_PORT:-8100}
 command -v wrk >/dev/null || { echo "ab: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 TMP=$(mktemp -d)
+A_PID= B_PID=
+# Set before either server starts: start_server exits when one does not come up, and the other must not stay.
+trap 'kill ${A_PID:-} ${B_PID:-} ${SERVER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 bash "$ROOT/scripts/backends.sh" start >/dev/null
 export DATABASE_URL=${DATABASE_URL:-postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}
@@ -31,7 +34,6 @@ BIN=$A_BIN start_server "$PORT" "$@"
 A_PID=$SERVER
 BIN=$B_BIN start_server "$((PORT + 1))" "$@"
 B_PID=$SERVER
-trap 'kill "$A_PID" "$B_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 for port in "$PORT" "$((PORT + 1))"; do  # the answer cached, in Redis and in each I/O thread's near cache
   for _ in 1 2 3 4; do curl -sf "http://127.0.0.1:$port$PATHQ" >/dev/null; done
 done
