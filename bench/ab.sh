@@ -9,11 +9,12 @@
 #   e.g. bash bench/ab.sh /tmp/before/cachelab build/release/src/cachelab /products/1 --l1-max-bytes 0
 #
 # Environment: AB_ROUNDS (8), AB_SECONDS (5), AB_CONNECTIONS (64), BENCH_PORT (8100; A on it, B on the next);
-#              DATABASE_URL and REDIS_URL as for `cachelab serve` (default: the private backends)
+#              DATABASE_URL and REDIS_URL as for `cachelab serve` (default: the private backends),
+#              BENCH_AUTOGROUP (as in bench/bench.sh: autogroup is off for the run when root, unless keep)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 if (($# < 2)); then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 A_BIN=$1 B_BIN=$2 PATHQ=${3:-/products/1}
@@ -24,7 +25,8 @@ command -v wrk >/dev/null || { echo "ab: wrk is not installed (apt-get install w
 TMP=$(mktemp -d)
 A_PID= B_PID=
 # Set before either server starts: start_server exits when one does not come up, and the other must not stay.
-trap 'kill ${A_PID:-} ${B_PID:-} ${SERVER:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill ${A_PID:-} ${B_PID:-} ${SERVER:-} 2>/dev/null; wait 2>/dev/null; restore_scheduler; rm -rf "$TMP"' EXIT
+quiet_scheduler
 bash "$ROOT/scripts/backends.sh" start >/dev/null
 export DATABASE_URL=${DATABASE_URL:-postgresql://cachelab@127.0.0.1:${PG_PORT:-54320}/cachelab}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-63790}/0}

@@ -14,7 +14,9 @@
 #
 # Environment: BENCH_SECONDS (10 per endpoint and round), BENCH_ROUNDS (3), BENCH_CATALOG_SECONDS (5), BENCH_CONNECTIONS (64),
 #              BENCH_THREADS (2), BENCH_PORT (8100), BENCH_SCALES ("1 100"), BENCH_AGREEMENT (1; 0 skips it),
-#              BENCH_STALENESS_WRITES (10000; 0 skips the near cache's staleness window, bench/staleness.mjs)
+#              BENCH_STALENESS_WRITES (10000; 0 skips the near cache's staleness window, bench/staleness.mjs),
+#              BENCH_AUTOGROUP (off: as root, kernel.sched_autogroup_enabled is 0 for the sitting and restored after;
+#              keep leaves it; see quiet_scheduler in bench/lib.sh)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 SECONDS_EACH=${BENCH_SECONDS:-10}
@@ -23,7 +25,8 @@ THREADS=${BENCH_THREADS:-2}
 PORT=${BENCH_PORT:-8100}
 URL=http://127.0.0.1:$PORT
 TMP=$(mktemp -d)
-trap 'stop_varnish; stop_nginx; SERVER=${REDIS_SERVER:-} stop_server; SERVER=${L1_SERVER:-} stop_server; stop_server; rm -rf "$TMP"' EXIT
+trap 'stop_varnish; stop_nginx; SERVER=${REDIS_SERVER:-} stop_server; SERVER=${L1_SERVER:-} stop_server; stop_server; restore_scheduler; rm -rf "$TMP"' EXIT
+quiet_scheduler
 
 if [[ ${BENCH_AGREEMENT:-1} != 0 ]]; then
   bash "$ROOT/bench/agreement.sh" || echo "bench: the agreement check missed a target (see above)"

@@ -16,6 +16,26 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # median_of FILE LABEL COLUMN: the median of COLUMN over FILE's lines whose first field is LABEL
 median_of() { awk -v l="$2" -v c="$3" '$1 == l { print $c }' "$1" | median; }
 
+# Scheduler noise: with kernel.sched_autogroup_enabled = 1 every session is its own scheduling group, and each
+# PostgreSQL backend calls setsid(), so on a small VM a woken backend can wait 0.2-5 s runnable but unscheduled
+# while the load generator's group runs (docs/performance.md, "Scheduler noise"). quiet_scheduler turns autogroup
+# off for the sitting when it can (root) and says so; restore_scheduler, from the caller's EXIT trap, puts the old
+# value back. BENCH_AUTOGROUP=keep leaves the kernel as it is.
+AUTOGROUP_FILE=/proc/sys/kernel/sched_autogroup_enabled
+AUTOGROUP_RESTORE=
+quiet_scheduler() {
+  [[ -r $AUTOGROUP_FILE && $(cat "$AUTOGROUP_FILE") == 1 ]] || return 0
+  if [[ ${BENCH_AUTOGROUP:-off} == keep ]]; then
+    echo "bench: kernel.sched_autogroup_enabled is 1 and BENCH_AUTOGROUP=keep: database-path rows may show multi-second stalls" >&2
+  elif [[ -w $AUTOGROUP_FILE ]] && echo 0 >"$AUTOGROUP_FILE" 2>/dev/null; then
+    AUTOGROUP_RESTORE=1
+    echo "bench: kernel.sched_autogroup_enabled set to 0 for this sitting (restored on exit; BENCH_AUTOGROUP=keep to leave it)"
+  else
+    echo "bench: warning: kernel.sched_autogroup_enabled is 1 and not writable here (not root): database-path rows may show multi-second stalls" >&2
+  fi
+}
+restore_scheduler() { if [[ -n $AUTOGROUP_RESTORE ]]; then echo 1 >"$AUTOGROUP_FILE" 2>/dev/null || true; AUTOGROUP_RESTORE=; fi; }
+
 # start_server PORT [serve flags…]: a release cachelab in the background, waited for; sets SERVER.
 start_server() {
   local port=$1; shift

@@ -10,7 +10,8 @@
 # Prints the median requests/s and p99 of each and the ratios fenced/replica (the rule's price) and
 # replica/primary. PostgreSQL, its replica, the server and the load generator share this machine's cores.
 #
-# Environment: ROUNDS (3), SECONDS_PER_ROUND (5), BENCH_CONNECTIONS (16), BENCH_PORT (8120)
+# Environment: ROUNDS (3), SECONDS_PER_ROUND (5), BENCH_CONNECTIONS (16), BENCH_PORT (8120),
+#              BENCH_AUTOGROUP (as in bench/bench.sh: autogroup is off for the run when root, unless keep)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-3}
@@ -20,7 +21,8 @@ PORT=${BENCH_PORT:-8120}
 PG=${PG_PORT:-54320}
 REPLICA_URL=postgresql://cachelab@127.0.0.1:${PG_REPLICA_PORT:-$((PG + 1))}/cachelab
 TMP=$(mktemp -d)
-trap 'stop_server; rm -rf "$TMP"' EXIT
+trap 'stop_server; restore_scheduler; rm -rf "$TMP"' EXIT
+quiet_scheduler
 
 bash "$ROOT/scripts/backends.sh" start >/dev/null
 bash "$ROOT/scripts/backends.sh" start replica >/dev/null
