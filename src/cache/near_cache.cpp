@@ -311,6 +311,9 @@ void NearCache::evict(Queue& q, NearClock::time_point now) {
     bump(stats_.evictions);
     drop(slot_of(r.hash, loc));
   }
+  // The segment holds nothing now: its pages go back to the kernel (they read as zeros when it is next
+  // appended to), so the pages resident are those of the live segments, never the spare one's.
+  ::madvise(seg_area_ + std::size_t{s} * seg_bytes_, seg_bytes_, MADV_DONTNEED);
   segs_[s] = Segment{free_, 0};
   free_ = s;
   ++free_count_;
@@ -324,6 +327,15 @@ void NearCache::relocate(std::uint32_t hash, std::uint32_t from, std::uint32_t t
 void NearCache::publish_size() {
   stats_.entries.store(live_entries_, std::memory_order_relaxed);
   stats_.bytes.store(live_bytes_, std::memory_order_relaxed);
+}
+
+std::size_t NearCache::resident_bytes() const {
+  if (!map_) return 0;
+  std::vector<unsigned char> pages((mapped_ + page_bytes - 1) / page_bytes);
+  if (::mincore(map_, mapped_, pages.data()) != 0) return mapped_;
+  std::size_t n = 0;
+  for (const unsigned char p : pages) n += p & 1;
+  return n * page_bytes;
 }
 
 NearStats NearCache::stats() const {

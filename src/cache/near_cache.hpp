@@ -9,11 +9,12 @@
 // Memory: the budget is one mapping made when the cache is built, outside the allocator's heap: a flat index,
 // the ghosts, and fixed-size segments that entries are appended to (log-structured, as in Segcache). Eviction
 // frees the oldest segment of a queue whole, copying the entries that earn another round to main's newest; an
-// invalidated entry is marked dead and its bytes come back with its segment. So the process never holds more
-// for the near cache than its budget, whatever the churn.
-// Never talks to Redis and never decides what is cached: service/ asks it, and cache/invalidation_listener
-// feeds the log. Never serves an entry past the Redis TTL it was read with, nor one that an invalidation
-// published since reached, nor anything while the log is blind (no invalidations can be received).
+// invalidated entry is marked dead and its bytes come back with its segment, whose pages go back to the
+// kernel as it is freed. So the process never holds more for the near cache than its budget, whatever the
+// churn, and no more resident than its index, ghosts and the segments in use. Never talks to Redis and never
+// decides what is cached: service/ asks it, and cache/invalidation_listener feeds the log. Never serves an
+// entry past the Redis TTL it was read with, nor one that an invalidation published since reached, nor
+// anything while the log is blind (no invalidations can be received).
 #pragma once
 
 #include <atomic>
@@ -134,6 +135,8 @@ class NearCache {
   std::size_t max_bytes() const { return max_bytes_; }
   std::size_t mapped_bytes() const { return mapped_; }
   std::size_t segment_bytes() const { return seg_bytes_; }
+  // What of the mapping the kernel holds resident now (mincore): a freed segment's pages are given back.
+  std::size_t resident_bytes() const;
 
   // What an entry takes of a segment: a 32-byte header, then key, value and generation, 8-byte aligned.
   static std::size_t cost(std::string_view key, std::string_view value, std::string_view generation = {});

@@ -141,8 +141,8 @@ std::size_t heap_in_use() {
 
 // The budget is only worth something if it is all the near cache holds: after churn through a key space five
 // times its size (evictions, ghosts, moves to main), the heap holds not one byte more than
-// when it was built (entries live in its own mapping, sized once), and the live entries fill most of that
-// mapping.
+// when it was built (entries live in its own mapping, sized once), the live entries fill most of that
+// mapping, and the segment eviction freed last is not resident (its pages went back to the kernel).
 TEST_F(NearCacheTest, ChurnTakesNothingFromTheHeapAndTheEntriesFillTheBudget) {
   const std::string value(342, 'v');  // a product's answer
   NearCache c(4 << 20, log, "gen");
@@ -162,6 +162,8 @@ TEST_F(NearCacheTest, ChurnTakesNothingFromTheHeapAndTheEntriesFillTheBudget) {
   EXPECT_GT(c.stats().evictions, 10'000u);
   EXPECT_GT(c.stats().bytes, c.mapped_bytes() * 8 / 10) << "the layout wastes much of the budget";
   EXPECT_GT(c.stats().entries, (4u << 20) * 8 / 10 / NearCache::cost(key, value, "0"));
+  // Every segment has been filled by now, yet the spare one (free since the last eviction) is not resident.
+  EXPECT_LE(c.resident_bytes(), c.mapped_bytes() - c.segment_bytes()) << "a freed segment's pages were kept";
 }
 
 // The index and the segments under every kind of churn at once, against a plain map of what was stored: every
