@@ -329,15 +329,6 @@ void NearCache::publish_size() {
   stats_.bytes.store(live_bytes_, std::memory_order_relaxed);
 }
 
-std::size_t NearCache::resident_bytes() const {
-  if (!map_) return 0;
-  std::vector<unsigned char> pages((mapped_ + page_bytes - 1) / page_bytes);
-  if (::mincore(map_, mapped_, pages.data()) != 0) return mapped_;
-  std::size_t n = 0;
-  for (const unsigned char p : pages) n += p & 1;
-  return n * page_bytes;
-}
-
 NearStats NearCache::stats() const {
   const auto r = std::memory_order_relaxed;
   return NearStats{stats_.hits.load(r),      stats_.misses.load(r),      stats_.inserts.load(r),

@@ -135,8 +135,9 @@ class NearCache {
   std::size_t max_bytes() const { return max_bytes_; }
   std::size_t mapped_bytes() const { return mapped_; }
   std::size_t segment_bytes() const { return seg_bytes_; }
-  // What of the mapping the kernel holds resident now (mincore): a freed segment's pages are given back.
-  std::size_t resident_bytes() const;
+  // The mapping's first byte (mapped_bytes() long; null when the cache keeps nothing), for a look at which of
+  // its pages are resident: a freed segment's pages are given back.
+  const void* mapping() const { return map_; }
 
   // What an entry takes of a segment: a 32-byte header, then key, value and generation, 8-byte aligned.
   static std::size_t cost(std::string_view key, std::string_view value, std::string_view generation = {});
